@@ -1,0 +1,103 @@
+"""Errors for people: what failed, on which resource, and what to do."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+
+class ProviderError(Exception):
+    """Base of the errors the library turns into an `errorResponse` without a traceback."""
+
+
+class ResourceError(ProviderError):
+    """A failure a resource handler reports to the user, e.g. a refused change or a backend error.
+
+    The message should say what failed and what to do; the library prefixes the resource.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        """Create the error with a message and an optional line telling the user what to do."""
+        super().__init__(message)
+        self.hint = hint
+
+    def __str__(self) -> str:
+        """Render the message and, on its own line, the hint."""
+        text = super().__str__()
+        return f"{text}\n{self.hint}" if self.hint else text
+
+
+class ImmutableFieldError(ResourceError):
+    """An input that cannot change in place was changed."""
+
+    def __init__(self, field: str, old: object, new: object, *, hint: str | None = None) -> None:
+        """Name the field, its stored and requested values and what to do instead."""
+        super().__init__(
+            f"input `{field}` cannot be changed in place (from {old!r} to {new!r})",
+            hint=hint or f"Declare a new resource for the new `{field}`, or restore the old value.",
+        )
+        self.field = field
+
+
+class RequestError(ProviderError):
+    """A request the provider cannot act on: malformed, unknown type, invalid inputs."""
+
+
+def describe_cause_chain(error: BaseException) -> str:
+    """Render an exception and its causes, one `Caused by:` line each, without tracebacks."""
+    lines = [_one_line(error)]
+    seen = {id(error)}
+    cause = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        lines.append(f"Caused by: {_one_line(cause)}")
+        cause = cause.__cause__ or (None if cause.__suppress_context__ else cause.__context__)
+    return "\n".join(lines)
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip()
+    if isinstance(error, ProviderError):
+        return text
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def format_validation_error(
+    error: ValidationError,
+    *,
+    what: str,
+    known_fields: list[str] | None = None,
+    secret_fields: frozenset[str] = frozenset(),
+) -> str:
+    """Turn a pydantic ValidationError into one line per problem, naming each field.
+
+    Offending values are shown when short, except for fields in `secret_fields`.
+    """
+    lines = [f"invalid {what}:"]
+    for problem in error.errors(include_url=False, include_input=True):
+        location = ".".join(str(part) for part in problem["loc"]) or "(whole object)"
+        kind = problem["type"]
+        if kind == "extra_forbidden":
+            line = f"  - unknown field `{location}`"
+            if known_fields is not None and len(problem["loc"]) == 1:
+                line += f" (known fields: {', '.join(known_fields)})"
+        elif kind == "missing":
+            line = f"  - missing field `{location}`"
+        else:
+            secret = any(str(part) in secret_fields for part in problem["loc"])
+            shown = "" if secret else _shown_input(problem)
+            line = f"  - field `{location}`: {problem['msg']}{shown}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _shown_input(problem: Any) -> str:
+    """Show the offending value when it is a short scalar."""
+    value = problem.get("input")
+    if isinstance(value, bool | int | float) or value is None:
+        return f" (got {value!r})"
+    if isinstance(value, str) and len(value) <= 80:
+        return f" (got {value!r})"
+    return f" (got a value of type {type(value).__name__})"

@@ -1,0 +1,26 @@
+"""Secret values known to this process, scrubbed from every error message and log line."""
+
+from __future__ import annotations
+
+REDACTED = "[redacted]"
+MIN_SCRUBBED_LENGTH = 4
+"""Shorter values are not scrubbed: they would mangle ordinary text without protecting much."""
+
+_values: set[str] = set()
+
+
+def register_secret_value(value: str) -> None:
+    """Scrub `value` from error messages and logs of this process from now on."""
+    if len(value) >= MIN_SCRUBBED_LENGTH:
+        _values.add(value)
+        stripped = value.strip()
+        if stripped != value and len(stripped) >= MIN_SCRUBBED_LENGTH:
+            _values.add(stripped)
+
+
+def scrub(text: str) -> str:
+    """Return `text` with every registered secret value replaced."""
+    for value in sorted(_values, key=len, reverse=True):
+        if value in text:
+            text = text.replace(value, REDACTED)
+    return text

@@ -1,0 +1,154 @@
+"""Resource types: input/output models, field markers and the handler base classes."""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic.alias_generators import to_camel
+
+from .context import Context
+from .errors import ResourceError
+
+
+class Model(BaseModel):
+    """Base of input and output models: frozen, strict about unknown fields, camelCase on the wire.
+
+    Python attributes are snake_case; the wire and Nix option names are their camelCase aliases.
+    """
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        validate_by_alias=True,
+        validate_by_name=False,
+        serialize_by_alias=True,
+        use_attribute_docstrings=True,
+    )
+
+
+class NoOutputs(Model):
+    """Outputs of a resource type that has none."""
+
+
+class Secret:
+    """Field marker: the value is a secret; it is redacted from logs and never shown in errors."""
+
+    def __repr__(self) -> str:
+        """Name the marker."""
+        return "Secret()"
+
+
+class CredentialFile:
+    """Field marker: the value is the path of a file holding a secret (the path is not secret)."""
+
+    def __repr__(self) -> str:
+        """Name the marker."""
+        return "CredentialFile()"
+
+
+def secret_field_names(model: type[BaseModel]) -> frozenset[str]:
+    """Wire names of the fields of `model` (nested models included) that hold secret values."""
+    names: set[str] = set()
+    for name, field in model.model_fields.items():
+        wire = field.alias or name
+        if field.annotation is SecretStr or any(isinstance(m, Secret) for m in field.metadata):
+            names.add(wire)
+        for nested in _nested_models(field.annotation):
+            names |= secret_field_names(nested)
+    return frozenset(names)
+
+
+def _nested_models(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found: list[type[BaseModel]] = []
+    for argument in typing.get_args(annotation):
+        found.extend(_nested_models(argument))
+    return found
+
+
+InputsT = TypeVar("InputsT", bound=Model)
+OutputsT = TypeVar("OutputsT", bound=Model)
+
+
+@dataclass(frozen=True)
+class Existing(Generic[InputsT, OutputsT]):
+    """A resource as recorded by nixops4: the inputs it was applied with and its outputs.
+
+    `outputs` is None when nixops4 sent none (read-only state access, stateless destroy).
+    """
+
+    inputs: InputsT
+    outputs: OutputsT | None
+
+
+@dataclass(frozen=True)
+class StateEvent:
+    """One state change sent to a state-store resource."""
+
+    event: str
+    nixops_version: str
+    patch: list[dict[str, Any]]
+
+
+class Resource(Generic[InputsT, OutputsT]):
+    """Base class of a resource type: subclass as `Resource[MyInputs, MyOutputs]`.
+
+    The class docstring is the type's description (it reaches the Nix docs).  Override `create`,
+    and `update` / `destroy` where the type supports them.
+    """
+
+    inputs_model: ClassVar[type[Model]]
+    outputs_model: ClassVar[type[Model]]
+    requires_state: ClassVar[bool] = False
+    """Whether the type keeps something that only nixops4 state remembers (create once, then update)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Take the input and output models from the generic parameters of the subclass."""
+        super().__init_subclass__(**kwargs)
+        for base in getattr(cls, "__orig_bases__", ()):
+            origin = typing.get_origin(base)
+            if isinstance(origin, type) and issubclass(origin, Resource):
+                inputs, outputs = typing.get_args(base)
+                if isinstance(inputs, type) and isinstance(outputs, type):
+                    cls.inputs_model = inputs
+                    cls.outputs_model = outputs
+
+    def describe(self, inputs: InputsT) -> str:
+        """Name this resource for people, e.g. `role "app"`; the default is empty."""
+        return ""
+
+    def create(self, inputs: InputsT, ctx: Context) -> OutputsT:
+        """Create the resource, or converge an existing one (stateless types get this every apply)."""
+        raise NotImplementedError
+
+    def update(
+        self, inputs: InputsT, previous: Existing[InputsT, OutputsT], ctx: Context
+    ) -> OutputsT:
+        """Change the resource from `previous` to `inputs` in place, or refuse clearly."""
+        raise ResourceError(
+            "this resource type cannot be updated in place",
+            hint="Declare it under a new name to create a fresh one.",
+        )
+
+    def destroy(self, previous: Existing[InputsT, OutputsT], ctx: Context) -> None:
+        """Remove the resource; succeed when it is already gone."""
+        raise ResourceError("this resource type does not support destroy")
+
+
+class StateStore(Resource[InputsT, OutputsT]):
+    """A resource type that stores NixOps4 state: read once, then events on the same process."""
+
+    def state_read(self, resource: Existing[InputsT, OutputsT], ctx: Context) -> dict[str, Any]:
+        """Return the materialised state document."""
+        raise NotImplementedError
+
+    def state_event(
+        self, resource: Existing[InputsT, OutputsT], event: StateEvent, ctx: Context
+    ) -> None:
+        """Record one state event durably before returning."""
+        raise NotImplementedError

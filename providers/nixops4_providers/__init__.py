@@ -1,0 +1,8 @@
+"""The NixOps4 providers of this suite, one subpackage each."""
+
+PROVIDERS: dict[str, str] = {
+    "postgresql": "nixops4_providers.postgresql:provider",
+    "dns": "nixops4_providers.dns:provider",
+    "secrets": "nixops4_providers.secrets:provider",
+}
+"""Provider name → `module:attribute` of its `Provider` object (for docs and Nix generation)."""

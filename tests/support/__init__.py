@@ -1,0 +1,1 @@
+"""Test infrastructure shared by every provider's tests: real servers, process drivers."""

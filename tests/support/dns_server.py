@@ -1,0 +1,1 @@
+"""A real authoritative DNS server (Knot) accepting TSIG-signed RFC 2136 updates, for tests."""
