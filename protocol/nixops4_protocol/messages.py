@@ -128,7 +128,7 @@ _KIND_OF_BODY = {body: kind for kind, body in (REQUEST_KINDS | RESPONSE_KINDS).i
 def wrap(body: _Body) -> JsonObject:
     """Return the wire form of a message body: `{kind: body}` with wire field names."""
     kind = _KIND_OF_BODY[type(body)]
-    return {kind: body.model_dump(by_alias=True, exclude_none=True, mode="json")}
+    return {kind: body.model_dump(by_alias=True, exclude_unset=True, mode="json")}
 
 
 def unwrap(message: JsonObject, kinds: dict[str, type[_Body]]) -> _Body:

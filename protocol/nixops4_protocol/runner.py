@@ -1,0 +1,193 @@
+"""`nixops4-provider-run`: drive any provider by hand, like upstream `nixops4-resource-runner`.
+
+The subcommands and flags are upstream's (`create`, `update`, `state-read`, `state-event`) plus
+`destroy`; so is the output: outputs or state as pretty JSON on stdout, errors on stderr with exit 1.
+`--provider-arg` (repeatable) is an addition for providers that need arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from . import client
+
+
+class CliError(Exception):
+    """A usage or provider error, printed on stderr with exit status 1."""
+
+
+def _json_argument(flag: str, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise CliError(f"Error: failed to parse value of {flag}: {error}") from None
+
+
+def _json_object(flag: str, text: str) -> dict[str, Any]:
+    value = _json_argument(flag, text)
+    if not isinstance(value, dict):
+        raise CliError(f"Error: value of {flag} must be a JSON object")
+    return value
+
+
+def _create_inputs(args: argparse.Namespace) -> dict[str, Any]:
+    inputs = _json_object("--inputs-json", args.inputs_json) if args.inputs_json else {}
+    pairs = [(name, _json_argument(f"--input-json {name}", text)) for name, text in args.input_json]
+    pairs += [(name, text) for name, text in args.input_str]
+    for name, value in pairs:
+        if name in inputs:
+            raise CliError(f"error: duplicate input: {name}")
+        inputs[name] = value
+    return inputs
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nixops4-provider-run",
+        description="Send one request to a NixOps4 resource provider and print the result.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("--provider-exe", required=True, help="Provider executable to start.")
+        sub.add_argument(
+            "--provider-arg",
+            action="append",
+            default=[],
+            metavar="ARG",
+            help="Argument for the provider executable (repeatable; not in upstream's runner).",
+        )
+        sub.add_argument("--type", required=True, help="Resource type.")
+        return sub
+
+    create = command("create", "Create a resource and print its outputs.")
+    create.add_argument("--inputs-json", help="All inputs as one JSON object.")
+    create.add_argument(
+        "-j",
+        "--input-json",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "JSON"),
+        help="One input as JSON (repeatable).",
+    )
+    create.add_argument(
+        "-s",
+        "--input-str",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "STR"),
+        help="One input as a string (repeatable).",
+    )
+    create.add_argument("--stateful", action="store_true", help="Send isStateful: true.")
+
+    update = command("update", "Update a resource and print its new outputs.")
+    update.add_argument("--inputs-json", required=True, help="The new inputs.")
+    update.add_argument("--previous-inputs-json", required=True, help="The previous inputs.")
+    update.add_argument("--previous-outputs-json", required=True, help="The previous outputs.")
+
+    destroy = command("destroy", "Destroy a resource.")
+    destroy.add_argument("--inputs-json", required=True, help="The resource's inputs.")
+    destroy.add_argument("--outputs-json", help="The resource's outputs, if it has a record.")
+
+    read = command("state-read", "Read and print the state held by a state-store resource.")
+    read.add_argument("--inputs-json", required=True, help="The state resource's inputs.")
+    read.add_argument("--outputs-json", required=True, help="The state resource's outputs.")
+
+    event = command("state-event", "Send one state event to a state-store resource.")
+    event.add_argument("--inputs-json", required=True, help="The state resource's inputs.")
+    event.add_argument("--outputs-json", required=True, help="The state resource's outputs.")
+    event.add_argument("--event", required=True, help="The event name (create, update, destroy).")
+    event.add_argument("--nixops-version", required=True, help="The nixops version string.")
+    event.add_argument("--patch-json", required=True, help="The RFC 6902 patch, as JSON.")
+    return parser
+
+
+def _request(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    """Build the request for the subcommand, and the verb used in its error message."""
+    if args.command == "create":
+        request = client.create_request(args.type, _create_inputs(args), stateful=args.stateful)
+        return request, "create resource"
+    inputs = _json_object("--inputs-json", args.inputs_json)
+    if args.command == "update":
+        request = client.update_request(
+            args.type,
+            inputs,
+            _json_object("--previous-inputs-json", args.previous_inputs_json),
+            _json_object("--previous-outputs-json", args.previous_outputs_json),
+        )
+        return request, "update resource"
+    outputs = _json_object("--outputs-json", args.outputs_json) if args.outputs_json else None
+    if args.command == "destroy":
+        return client.destroy_request(args.type, inputs, outputs), "destroy resource"
+    if args.command == "state-read":
+        return client.state_read_request(args.type, inputs, outputs or {}), "read state"
+    patch = _json_argument("--patch-json", args.patch_json)
+    if not isinstance(patch, list):
+        raise CliError("Error: value of --patch-json must be a JSON array of operations")
+    request = client.state_event_request(
+        args.type,
+        inputs,
+        outputs or {},
+        event=args.event,
+        patch=patch,
+        nixops_version=args.nixops_version,
+    )
+    return request, "send state event"
+
+
+_EXPECTED = {
+    "create": "createResourceResponse",
+    "update": "updateResourceResponse",
+    "destroy": "destroyResourceResponse",
+    "state-read": "stateResourceReadResponse",
+    "state-event": "stateResourceEventResponse",
+}
+
+_SUCCESS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "createResourceResponse": lambda body: _pretty(body["outputProperties"]),
+    "updateResourceResponse": lambda body: _pretty(body["outputProperties"]),
+    "stateResourceReadResponse": lambda body: _pretty(body["state"]),
+    "stateResourceEventResponse": lambda body: "State event sent successfully",
+    "destroyResourceResponse": lambda body: "Resource destroyed successfully",
+}
+
+
+def _pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI with `argv`; return the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        request, verb = _request(args)
+        command = [args.provider_exe, *args.provider_arg]
+        try:
+            with client.ProviderProcess(command) as process:
+                response = process.request(request)
+        except (OSError, client.ProviderExitedError) as error:
+            raise CliError(f"error: failed to {verb}: {error}") from None
+        ((kind, body),) = response.items()
+        if kind == "errorResponse":
+            raise CliError(f"error: failed to {verb}: {body['message']}")
+        if kind != _EXPECTED[args.command]:
+            raise CliError(
+                f"error: expected {_EXPECTED[args.command]} from provider but got: {kind}"
+            )
+    except CliError as error:
+        sys.stderr.write(f"{error}\n")
+        return 1
+    sys.stdout.write(_SUCCESS[kind](body) + "\n")
+    return 0
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(run())
