@@ -1,0 +1,154 @@
+"""What every PostgreSQL resource shares: identifiers, the ownership marker, SQL errors, adoption."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from nixops4_protocol.errors import ImmutableFieldError, ResourceError
+from nixops4_protocol.resource import Model
+from pydantic import AfterValidator, Field
+
+from .connection import Connection, connect
+
+if TYPE_CHECKING:
+    import psycopg
+
+MAX_IDENTIFIER_BYTES = 63
+"""PostgreSQL's NAMEDATALEN - 1: longer names are silently truncated by the server, so we refuse them."""
+
+MARKER = "managed by nixops4-postgresql"
+"""Text in an object's COMMENT that marks it as created or adopted by this provider."""
+
+
+def check_identifier(name: str) -> str:
+    """Accept any name PostgreSQL stores unchanged: 1-63 bytes of UTF-8, no NUL character."""
+    size = len(name.encode("utf-8"))
+    if size == 0:
+        raise ValueError("a PostgreSQL name must not be empty")
+    if size > MAX_IDENTIFIER_BYTES:
+        raise ValueError(
+            f"a PostgreSQL name is at most {MAX_IDENTIFIER_BYTES} bytes of UTF-8; this one has "
+            f"{size} bytes and the server would silently truncate it"
+        )
+    if "\x00" in name:
+        raise ValueError("a PostgreSQL name cannot contain a NUL character")
+    return name
+
+
+Identifier = Annotated[str, AfterValidator(check_identifier)]
+"""A PostgreSQL object name; always sent quoted with psycopg's `sql.Identifier`."""
+
+DestroyPolicy = Literal["refuse", "keep", "drop"]
+
+
+class ObjectOutputs(Model):
+    """Outputs of a named PostgreSQL object."""
+
+    oid: int = Field(description="Object identifier of the object on the server.")
+    name: str = Field(description="Name of the object.")
+
+
+class ConnectedInputs(Model):
+    """Inputs every resource on one server has: the connection and the adoption switch."""
+
+    connection: Connection = Field(description="How to reach the server and as whom.")
+    adopt: bool = Field(
+        default=False,
+        description="Take over an existing object that was not created by this provider.",
+    )
+
+
+def is_ours(comment: str | None) -> bool:
+    """Whether an object's comment carries our ownership marker."""
+    return comment is not None and MARKER in comment
+
+
+def marked(comment: str | None) -> str:
+    """The comment with our marker added (an existing comment is kept in front of it)."""
+    if is_ours(comment):
+        return comment or MARKER
+    return f"{comment} ({MARKER})" if comment else MARKER
+
+
+def check_adoptable(
+    what: str, *, comment: str | None, matches: bool, adopt: bool, differences: str = ""
+) -> None:
+    """Refuse to take over an existing foreign object unless it matches or `adopt` says so."""
+    if is_ours(comment) or matches or adopt:
+        return
+    raise ResourceError(
+        f"{what} already exists and was not created by nixops4-postgresql"
+        + (f" (it differs: {differences})" if differences else ""),
+        hint="Set `adopt = true;` to take it over and converge it to the declared inputs, "
+        "or choose another name.",
+    )
+
+
+def check_unchanged(field: str, old: object, new: object) -> None:
+    """Raise ImmutableFieldError when an input that cannot change in place changed."""
+    if old != new:
+        raise ImmutableFieldError(field, old, new)
+
+
+def describe_sql_error(error: Exception) -> str:
+    """The server's own error text (message, detail, hint) on one or a few lines."""
+    diag = getattr(error, "diag", None)
+    primary = getattr(diag, "message_primary", None)
+    if not primary:
+        return str(error).strip()
+    parts = [primary]
+    for label in ("message_detail", "message_hint"):
+        text = getattr(diag, label, None)
+        if text:
+            parts.append(text)
+    return "; ".join(parts)
+
+
+@contextmanager
+def sql_errors(doing: str, hint: str | None = None) -> Iterator[None]:
+    """Turn a psycopg error raised while `doing` something into a ResourceError with its text."""
+    import psycopg
+
+    try:
+        yield
+    except psycopg.Error as error:
+        raise ResourceError(f"{doing}: {describe_sql_error(error)}", hint=hint) from None
+
+
+def open_connection(
+    connection: Connection, database: str | None = None, *, autocommit: bool = True
+) -> psycopg.Connection[Any]:
+    """Connect, optionally to another database than `connection.database`."""
+    if database is not None and database != connection.database:
+        connection = connection.model_copy(update={"database": database})
+    return connect(connection, autocommit=autocommit)
+
+
+def fetch_one(conn: psycopg.Connection[Any], query: Any, params: Any = None) -> Any:
+    """The first row of a query, or None."""
+    return conn.execute(query, params).fetchone()
+
+
+def set_comment(conn: psycopg.Connection[Any], kind: str, name: str, comment: str | None) -> None:
+    """Put our marker into the COMMENT of an object (`kind` is a fixed keyword like ROLE)."""
+    from psycopg import sql
+
+    if is_ours(comment):
+        return
+
+    conn.execute(
+        sql.SQL("COMMENT ON {} {} IS {}").format(
+            sql.SQL(kind), sql.Identifier(name), sql.Literal(marked(comment))
+        )
+    )
+
+
+def refuse_foreign_destroy(what: str, comment: str | None) -> None:
+    """Refuse to drop an object that does not carry our marker (someone else's object)."""
+    if not is_ours(comment):
+        raise ResourceError(
+            f"{what} exists but does not carry the marker `{MARKER}` in its comment; not dropping it",
+            hint="It was created or changed outside this deployment; drop it by hand if it should go.",
+        )

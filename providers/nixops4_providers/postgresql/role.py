@@ -1,0 +1,341 @@
+"""The `role` resource: a PostgreSQL role with its attributes, memberships, settings and password."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from nixops4_protocol.errors import ResourceError
+from nixops4_protocol.resource import CredentialFile, Existing, Resource
+from pydantic import AfterValidator, Field
+
+from .common import (
+    ConnectedInputs,
+    Identifier,
+    ObjectOutputs,
+    check_adoptable,
+    check_unchanged,
+    fetch_one,
+    open_connection,
+    refuse_foreign_destroy,
+    set_comment,
+    sql_errors,
+)
+from .connection import read_secret_file
+from .scram import verifier_matches
+
+if TYPE_CHECKING:
+    import psycopg
+    from nixops4_protocol.context import Context
+
+FLAGS = ("superuser", "createdb", "createrole", "inherit", "login", "replication", "bypassrls")
+"""Boolean role attributes: input name = lower-case keyword = `pg_roles.rol<name>`."""
+
+_SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)*$")
+
+
+def _check_settings(settings: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
+    for name in settings:
+        if not _SETTING_NAME.match(name):
+            raise ValueError(f"{name!r} is not a valid configuration parameter name")
+    return settings
+
+
+class RoleInputs(ConnectedInputs):
+    """Inputs of `role`."""
+
+    name: Identifier = Field(description="Name of the role (at most 63 bytes).")
+    login: bool = Field(default=False, description="Whether the role may log in (a user).")
+    superuser: bool = Field(default=False, description="Whether the role is a superuser.")
+    createdb: bool = Field(default=False, description="Whether the role may create databases.")
+    createrole: bool = Field(default=False, description="Whether the role may create roles.")
+    inherit: bool = Field(
+        default=True, description="Whether the role inherits the privileges of its groups."
+    )
+    replication: bool = Field(
+        default=False, description="Whether the role may start streaming replication."
+    )
+    bypassrls: bool = Field(
+        default=False, description="Whether the role bypasses row-level security."
+    )
+    connection_limit: int = Field(
+        default=-1, ge=-1, description="Concurrent connections allowed; -1 for no limit."
+    )
+    valid_until: str | None = Field(
+        default=None,
+        description="Timestamp after which the password stops working (e.g. `2030-01-01`); null for forever.",
+    )
+    member_of: list[Identifier] = Field(
+        default_factory=list,
+        description="Roles this role is a member of (authoritative: other memberships are revoked).",
+    )
+    settings: Annotated[dict[str, str | list[str]], AfterValidator(_check_settings)] = Field(
+        default_factory=dict,
+        description='Per-role configuration (`ALTER ROLE ... SET`), e.g. `{ statement_timeout = "30s"; search_path = [ "app" "public" ]; }`; '
+        "authoritative: other role-wide settings are reset. A list gives a list-valued parameter.",
+    )
+    password_file: Annotated[str | None, CredentialFile()] = Field(
+        default=None,
+        description="Path of a file holding the role's password; null leaves the password alone. "
+        "Only a SCRAM-SHA-256 verifier computed here is sent to the server.",
+    )
+    password_iterations: int = Field(
+        default=4096, ge=1, description="SCRAM iteration count of a newly set password verifier."
+    )
+    owned_objects: Literal["refuse", "reassign", "drop"] = Field(
+        default="refuse",
+        description="On destroy, what happens to objects the role owns in `connection.database`: "
+        "`refuse` (dropping fails while it owns any), `reassign` them to `reassignOwnedTo` "
+        "(then drop its privileges), or `drop` them.",
+    )
+    reassign_owned_to: Identifier | None = Field(
+        default=None,
+        description='Role receiving the objects when `ownedObjects = "reassign"`; null for the connecting user.',
+    )
+
+
+class Role(Resource[RoleInputs, ObjectOutputs]):
+    """A PostgreSQL role (user or group), its memberships, settings and SCRAM password."""
+
+    def describe(self, inputs: RoleInputs) -> str:
+        """Name the role."""
+        return f'"{inputs.name}"'
+
+    def create(self, inputs: RoleInputs, ctx: Context) -> ObjectOutputs:
+        """Create the role or converge the existing one to the inputs."""
+        password = (
+            read_secret_file(inputs.password_file, what="`passwordFile`")
+            if inputs.password_file is not None
+            else None
+        )
+        with open_connection(inputs.connection) as conn:
+            return converge_role(conn, inputs, password, ctx)
+
+    def update(
+        self, inputs: RoleInputs, previous: Existing[RoleInputs, ObjectOutputs], ctx: Context
+    ) -> ObjectOutputs:
+        """Converge the role; its name cannot change."""
+        check_unchanged("name", previous.inputs.name, inputs.name)
+        return self.create(inputs, ctx)
+
+    def destroy(self, previous: Existing[RoleInputs, ObjectOutputs], ctx: Context) -> None:
+        """Deal with owned objects as `ownedObjects` says, then drop the role."""
+        inputs = previous.inputs
+        from psycopg import sql
+
+        with open_connection(inputs.connection) as conn:
+            found = _read_role(conn, inputs.name)
+            if found is None:
+                return
+            refuse_foreign_destroy(f"role {inputs.name!r}", found["comment"])
+            role = sql.Identifier(inputs.name)
+            with sql_errors(f"cannot drop role {inputs.name!r}",
+                            hint="Set `ownedObjects` to \"reassign\" or \"drop\", or move its objects first "
+                            "(objects in other databases must be dropped or reassigned there)."), conn.transaction():  # fmt: skip
+                if inputs.owned_objects == "reassign":
+                    target = (
+                        sql.Identifier(inputs.reassign_owned_to)
+                        if inputs.reassign_owned_to
+                        else sql.SQL("CURRENT_USER")
+                    )
+                    conn.execute(sql.SQL("REASSIGN OWNED BY {} TO {}").format(role, target))
+                if inputs.owned_objects != "refuse":
+                    conn.execute(sql.SQL("DROP OWNED BY {}").format(role))
+                conn.execute(sql.SQL("DROP ROLE {}").format(role))
+            ctx.log.info("dropped role", owned_objects=inputs.owned_objects)
+
+
+def _read_role(conn: psycopg.Connection[Any], name: str) -> dict[str, Any] | None:
+    """The role's attributes, memberships, settings and comment, or None when it does not exist."""
+    from psycopg.rows import dict_row
+
+    with conn.cursor(row_factory=dict_row) as cursor:
+        row = cursor.execute(
+            """
+            SELECT r.oid, r.rolsuper AS superuser, r.rolcreatedb AS createdb,
+                   r.rolcreaterole AS createrole, r.rolinherit AS inherit, r.rolcanlogin AS login,
+                   r.rolreplication AS replication, r.rolbypassrls AS bypassrls,
+                   r.rolconnlimit AS connection_limit, r.rolvaliduntil AS valid_until,
+                   shobj_description(r.oid, 'pg_authid') AS comment,
+                   ARRAY(SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+                         WHERE m.member = r.oid ORDER BY 1) AS member_of,
+                   (SELECT s.setconfig FROM pg_db_role_setting s
+                     WHERE s.setrole = r.oid AND s.setdatabase = 0) AS settings
+              FROM pg_roles r WHERE r.rolname = %s
+            """,
+            (name,),
+        ).fetchone()
+    return row
+
+
+def _valid_until_matches(conn: psycopg.Connection[Any], current: Any, wanted: str | None) -> bool:
+    """Whether the stored VALID UNTIL equals the declared one (null and infinity mean forever)."""
+    if wanted is None:
+        return (
+            current is None or fetch_one(conn, "SELECT %s = 'infinity'::timestamptz", (current,))[0]
+        )
+    with sql_errors(f"invalid `validUntil` {wanted!r}"):
+        return bool(
+            fetch_one(conn, "SELECT %s IS NOT DISTINCT FROM %s::timestamptz", (current, wanted))[0]
+        )
+
+
+def _attribute_clauses(
+    conn: psycopg.Connection[Any], inputs: RoleInputs, found: dict[str, Any] | None
+) -> list[Any]:
+    """The role options (`LOGIN`, `CONNECTION LIMIT 3`...) that differ from what the role has."""
+    from psycopg import sql
+
+    clauses: list[Any] = []
+    for flag in FLAGS:
+        wanted = getattr(inputs, flag)
+        if found is None or found[flag] != wanted:
+            clauses.append(sql.SQL(flag.upper() if wanted else "NO" + flag.upper()))
+    if found is None or found["connection_limit"] != inputs.connection_limit:
+        clauses.append(sql.SQL("CONNECTION LIMIT {}").format(sql.Literal(inputs.connection_limit)))
+    if found is None or not _valid_until_matches(conn, found["valid_until"], inputs.valid_until):
+        if found is not None or inputs.valid_until is not None:
+            clauses.append(
+                sql.SQL("VALID UNTIL {}").format(sql.Literal(inputs.valid_until or "infinity"))
+            )
+    return clauses
+
+
+def _setting_value(value: str | list[str]) -> Any:
+    from psycopg import sql
+
+    if isinstance(value, list):
+        return sql.SQL(", ").join(sql.Literal(item) for item in value)
+    return sql.Literal(value)
+
+
+def _render_setting(value: str | list[str]) -> str:
+    """How `pg_db_role_setting` shows a value set by us (for lists: elements joined, quoted if needed)."""
+    if isinstance(value, str):
+        return value
+    return ", ".join(
+        item if re.fullmatch(r"[a-z_][a-z0-9_$]*", item) else '"' + item.replace('"', '""') + '"'
+        for item in value
+    )
+
+
+def _setting_name(name: str) -> Any:
+    from psycopg import sql
+
+    return sql.Identifier(*name.lower().split("."))
+
+
+def _converge_settings(
+    conn: psycopg.Connection[Any], role: Any, inputs: RoleInputs, found: dict[str, Any] | None
+) -> list[str]:
+    """Set declared settings that differ and reset undeclared ones; return what changed."""
+    from psycopg import sql
+
+    current = dict(
+        entry.split("=", 1) for entry in ((found or {}).get("settings") or []) if "=" in entry
+    )
+    wanted = {name.lower(): value for name, value in inputs.settings.items()}
+    changed = []
+    for name, value in wanted.items():
+        if current.get(name) != _render_setting(value):
+            conn.execute(
+                sql.SQL("ALTER ROLE {} SET {} = {}").format(
+                    role, _setting_name(name), _setting_value(value)
+                )
+            )
+            changed.append(name)
+    for name in sorted(set(current) - set(wanted)):
+        conn.execute(sql.SQL("ALTER ROLE {} RESET {}").format(role, _setting_name(name)))
+        changed.append(name)
+    return changed
+
+
+def _converge_memberships(
+    conn: psycopg.Connection[Any], role: Any, inputs: RoleInputs, found: dict[str, Any] | None
+) -> list[str]:
+    """Grant declared memberships and revoke the others; return what changed."""
+    from psycopg import sql
+
+    current = set((found or {}).get("member_of") or [])
+    wanted = set(inputs.member_of)
+    for group in sorted(wanted - current):
+        conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(group), role))
+    for group in sorted(current - wanted):
+        conn.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(group), role))
+    return sorted(wanted ^ current)
+
+
+def _password_needs_setting(
+    conn: psycopg.Connection[Any], oid: int, password: str, ctx: Context
+) -> bool:
+    """Whether the stored verifier does not match the password (drift), or cannot be read."""
+    import psycopg
+
+    try:
+        row = fetch_one(conn, "SELECT rolpassword FROM pg_authid WHERE oid = %s", (oid,))
+    except psycopg.errors.InsufficientPrivilege:
+        ctx.log.info("cannot read pg_authid as a non-superuser; setting the password every time")
+        return True
+    stored = row[0] if row else None
+    if stored is not None and verifier_matches(stored, password):
+        return False
+    if stored is not None:
+        ctx.log.warning(
+            "password drift: the stored verifier does not match passwordFile; resetting"
+        )
+    return True
+
+
+def converge_role(
+    conn: psycopg.Connection[Any], inputs: RoleInputs, password: str | None, ctx: Context
+) -> ObjectOutputs:
+    """Create or converge a role in one transaction; the password is sent as a SCRAM verifier."""
+    from psycopg import sql
+
+    from .scram import scram_sha256_verifier
+
+    role = sql.Identifier(inputs.name)
+    what = f"role {inputs.name!r}"
+    with sql_errors(f"cannot converge {what}"), conn.transaction():
+        conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('nixops4-postgresql role'), hashtext(%s))",
+            (inputs.name,),
+        )
+        found = _read_role(conn, inputs.name)
+        clauses = _attribute_clauses(conn, inputs, found)
+        if found is None:
+            conn.execute(sql.SQL("CREATE ROLE {} WITH {}").format(role, sql.SQL(" ").join(clauses)))
+            ctx.log.info("created role")
+        else:
+            check_adoptable(
+                what,
+                comment=found["comment"],
+                matches=not clauses,
+                adopt=inputs.adopt,
+                differences=" ".join(c.as_string(conn) for c in clauses),
+            )
+            if clauses:
+                conn.execute(
+                    sql.SQL("ALTER ROLE {} WITH {}").format(role, sql.SQL(" ").join(clauses))
+                )
+                ctx.log.info("changed role attributes", count=len(clauses))
+        oid = int(fetch_one(conn, "SELECT oid FROM pg_roles WHERE rolname = %s", (inputs.name,))[0])
+        set_comment(conn, "ROLE", inputs.name, found["comment"] if found else None)
+        changed = _converge_memberships(conn, role, inputs, found)
+        changed += _converge_settings(conn, role, inputs, found)
+        if changed:
+            ctx.log.info("changed memberships or settings", names=changed)
+        if password is not None and _password_needs_setting(conn, oid, password, ctx):
+            verifier = scram_sha256_verifier(password, iterations=inputs.password_iterations)
+            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(role, sql.Literal(verifier)))
+            ctx.log.info("set password (SCRAM-SHA-256 verifier computed client-side)")
+    return ObjectOutputs(oid=oid, name=inputs.name)
+
+
+def require_role_exists(conn: psycopg.Connection[Any], name: str, purpose: str) -> None:
+    """Raise a clear error when a role another input refers to does not exist."""
+    if fetch_one(conn, "SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)) is None:
+        raise ResourceError(
+            f"role {name!r} ({purpose}) does not exist",
+            hint="Create it first (e.g. a `role` resource this one depends on).",
+        )

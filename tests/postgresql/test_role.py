@@ -1,0 +1,218 @@
+"""The `role` resource against the real server: create, converge, update, adopt, drift, destroy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from nixops4_protocol.testing import error_of, outputs_of
+
+from tests.postgresql.helpers import (
+    create,
+    create_error,
+    create_request,
+    destroy,
+    new_password,
+    run_process,
+    update,
+)
+from tests.support.postgres import PostgresServer
+
+
+def role_inputs(connection: dict[str, Any], name: str, **overrides: Any) -> dict[str, Any]:
+    """Every input of `role`, as nixops4 sends them (defaults included)."""
+    inputs: dict[str, Any] = {
+        "connection": connection,
+        "adopt": False,
+        "name": name,
+        "login": False,
+        "superuser": False,
+        "createdb": False,
+        "createrole": False,
+        "inherit": True,
+        "replication": False,
+        "bypassrls": False,
+        "connectionLimit": -1,
+        "validUntil": None,
+        "memberOf": [],
+        "settings": {},
+        "passwordFile": None,
+        "passwordIterations": 4096,
+        "ownedObjects": "refuse",
+        "reassignOwnedTo": None,
+    }
+    inputs.update(overrides)
+    return inputs
+
+
+def role_row(server: PostgresServer, name: str) -> dict[str, Any] | None:
+    """The role as the server sees it."""
+    from psycopg.rows import dict_row
+
+    with server.connect() as conn, conn.cursor(row_factory=dict_row) as cursor:
+        return cursor.execute(
+            "SELECT rolcanlogin, rolcreatedb, rolinherit, rolconnlimit, rolvaliduntil::text AS until,"
+            " shobj_description(oid, 'pg_authid') AS comment,"
+            " ARRAY(SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid"
+            "       WHERE m.member = r.oid ORDER BY 1) AS groups,"
+            " (SELECT setconfig FROM pg_db_role_setting WHERE setrole = r.oid AND setdatabase = 0)"
+            "   AS settings"
+            " FROM pg_roles r WHERE rolname = %s",
+            (name,),
+        ).fetchone()
+
+
+def test_create_through_the_executable_then_log_in(
+    postgres_server: PostgresServer, connection: dict[str, Any], tmp_path: Path
+) -> None:
+    """The real executable creates a login role whose password works and is never sent in clear."""
+    password, path = new_password(tmp_path)
+    inputs = role_inputs(connection, "app_user", login=True, passwordFile=str(path))
+    run = run_process([create_request("role", inputs), create_request("role", inputs)])
+    first, second = (outputs_of(response) for response in run.responses)
+    assert first["name"] == "app_user"
+    assert first == second
+    assert run.exit_status == 0
+    with postgres_server.connect(user="app_user", password=password) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == ("app_user",)
+    log = (postgres_server.directory / "server.log").read_text(encoding="utf-8", errors="replace")
+    assert password not in log
+
+
+def test_every_mutable_field_converges(
+    postgres_server: PostgresServer, connection: dict[str, Any], tmp_path: Path
+) -> None:
+    """Changing each mutable input changes the role; memberships and settings are authoritative."""
+    for group in ("grp_a", "grp_b"):
+        create("role", role_inputs(connection, group))
+    inputs = role_inputs(
+        connection,
+        "mut_role",
+        memberOf=["grp_a"],
+        settings={"statement_timeout": "30s", "search_path": ["app", "public"]},
+    )
+    outputs = create("role", inputs)
+    row = role_row(postgres_server, "mut_role")
+    assert row is not None
+    assert row["groups"] == ["grp_a"]
+    assert sorted(row["settings"]) == ["search_path=app, public", "statement_timeout=30s"]
+    assert row["comment"] == "managed by nixops4-postgresql"
+    new_inputs = role_inputs(
+        connection,
+        "mut_role",
+        login=True,
+        createdb=True,
+        inherit=False,
+        connectionLimit=5,
+        validUntil="2031-01-01 00:00:00+00",
+        memberOf=["grp_b"],
+        settings={"work_mem": "8MB"},
+    )
+    assert outputs_of(update("role", new_inputs, inputs, outputs)) == outputs
+    row = role_row(postgres_server, "mut_role")
+    assert row is not None
+    assert (row["rolcanlogin"], row["rolcreatedb"], row["rolinherit"], row["rolconnlimit"]) == (
+        True, True, False, 5,
+    )  # fmt: skip
+    assert row["until"].startswith("2031-01-01")
+    assert row["groups"] == ["grp_b"]
+    assert row["settings"] == ["work_mem=8MB"]
+    create("role", role_inputs(connection, "mut_role"))
+    row = role_row(postgres_server, "mut_role")
+    assert row is not None
+    assert (row["rolcanlogin"], row["rolconnlimit"], row["until"]) == (False, -1, "infinity")
+    assert row["groups"] == []
+    assert row["settings"] is None
+
+
+def test_name_cannot_change_in_place(connection: dict[str, Any]) -> None:
+    """An update that renames the role is refused and names the field."""
+    inputs = role_inputs(connection, "fixed_name")
+    outputs = create("role", inputs)
+    message = error_of(update("role", role_inputs(connection, "other_name"), inputs, outputs))
+    assert "`name` cannot be changed in place" in message
+
+
+def test_foreign_role_is_adopted_only_when_asked(
+    postgres_server: PostgresServer, connection: dict[str, Any]
+) -> None:
+    """A role created by someone else is refused unless it matches or `adopt` is set."""
+    with postgres_server.connect() as conn:
+        conn.execute("CREATE ROLE foreign_role LOGIN")
+    message = create_error("role", role_inputs(connection, "foreign_role"))
+    assert "already exists and was not created by nixops4-postgresql" in message
+    assert "NOLOGIN" in message
+    assert role_row(postgres_server, "foreign_role")["rolcanlogin"] is True  # type: ignore[index]
+    create("role", role_inputs(connection, "foreign_role", login=True))
+    with postgres_server.connect() as conn:
+        conn.execute("CREATE ROLE foreign_two LOGIN")
+    create("role", role_inputs(connection, "foreign_two", adopt=True))
+    row = role_row(postgres_server, "foreign_two")
+    assert row is not None
+    assert row["rolcanlogin"] is False
+    assert "managed by nixops4-postgresql" in row["comment"]
+
+
+def test_password_drift_is_detected_and_repaired(
+    postgres_server: PostgresServer, connection: dict[str, Any], tmp_path: Path
+) -> None:
+    """A password changed behind our back is noticed (verifier recomputed) and set back."""
+    password, path = new_password(tmp_path)
+    inputs = role_inputs(connection, "drift_user", login=True, passwordFile=str(path))
+    create("role", inputs)
+    with postgres_server.connect() as conn:
+        (before,) = conn.execute(
+            "SELECT rolpassword FROM pg_authid WHERE rolname = 'drift_user'"
+        ).fetchone()
+    create("role", inputs)
+    with postgres_server.connect() as conn:
+        (unchanged,) = conn.execute(
+            "SELECT rolpassword FROM pg_authid WHERE rolname = 'drift_user'"
+        ).fetchone()
+        assert unchanged == before
+        conn.execute("ALTER ROLE drift_user PASSWORD 'changed-behind-our-back'")
+    postgres_server.connect(user="drift_user", password="changed-behind-our-back").close()
+    run = run_process([create_request("role", inputs)])
+    outputs_of(run.response)
+    assert "password drift" in run.stderr
+    with postgres_server.connect(user="drift_user", password=password) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    with pytest.raises(psycopg.OperationalError):
+        postgres_server.connect(user="drift_user", password="changed-behind-our-back")
+
+
+def test_destroy_with_and_without_owned_objects(
+    postgres_server: PostgresServer, connection: dict[str, Any]
+) -> None:
+    """Destroy refuses while the role owns objects, reassigns them on request, and is idempotent."""
+    inputs = role_inputs(connection, "owner_role")
+    create("role", inputs)
+    with postgres_server.connect() as conn:
+        conn.execute("CREATE TABLE owned_thing (id int)")
+        conn.execute("ALTER TABLE owned_thing OWNER TO owner_role")
+    message = error_of(destroy("role", inputs))
+    assert "cannot be dropped because some objects depend on it" in message
+    assert "ownedObjects" in message
+    reassign = {**inputs, "ownedObjects": "reassign"}
+    assert destroy("role", reassign) == {"destroyResourceResponse": {}}
+    assert role_row(postgres_server, "owner_role") is None
+    with postgres_server.connect() as conn:
+        (owner,) = conn.execute(
+            "SELECT tableowner FROM pg_tables WHERE tablename = 'owned_thing'"
+        ).fetchone()
+        conn.execute("DROP TABLE owned_thing")
+    assert owner == "postgres"
+    assert destroy("role", reassign) == {"destroyResourceResponse": {}}
+
+
+def test_destroy_refuses_a_foreign_role(
+    postgres_server: PostgresServer, connection: dict[str, Any]
+) -> None:
+    """A role without our marker is not dropped."""
+    with postgres_server.connect() as conn:
+        conn.execute("CREATE ROLE not_ours")
+    message = error_of(destroy("role", role_inputs(connection, "not_ours")))
+    assert "does not carry the marker" in message
+    assert role_row(postgres_server, "not_ours") is not None
