@@ -1,0 +1,6 @@
+"""NixOps4 provider for generated secrets kept out of NixOps4 state, logs and the Nix store."""
+
+from nixops4_protocol.provider import Provider
+
+provider = Provider("secrets", {"secret": "nixops4_providers.secrets.secret:Secret"})
+"""The provider; resource types are registered lazily as `module:Class` strings."""

@@ -1,0 +1,167 @@
+"""The PostgreSQL store: secrets in a table, encrypted at rest with a key every deployer shares.
+
+Each row holds a secret's name, the id of the key it is encrypted under, and nonce + AES-256-GCM
+ciphertext whose associated data binds it to the name (a row copied to another name does not
+decrypt). The database administrator sees names and timestamps, never values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nixops4_protocol.errors import ResourceError
+
+from nixops4_providers.postgresql.connection import connect
+
+from .entropy import random_bytes
+from .files import SecretDirectory
+from .keys import KEY_FILE_HINT, StoreKey, read_key_file
+from .model import PostgresqlStore
+
+if TYPE_CHECKING:
+    import psycopg
+
+NONCE_BYTES = 12
+ASSOCIATED_DATA = b"nixops4-secrets v1\x00"
+TABLE_LOCK = 0x6E6978_5345_4352
+"""Advisory lock id serialising `CREATE TABLE IF NOT EXISTS` between concurrent deployers."""
+
+
+class PostgresStore:
+    """Secrets in a PostgreSQL table; runtime copies in a local private directory."""
+
+    def __init__(self, settings: PostgresqlStore, directory: SecretDirectory) -> None:
+        """Use the table `settings` names; the key file and the server are opened on first use."""
+        self.settings = settings
+        self.directory = directory
+        self._key: StoreKey | None = None
+        self._connection: psycopg.Connection[tuple[Any, ...]] | None = None
+
+    def describe(self) -> str:
+        """Name the table and server."""
+        return f"table {self.settings.table!r} at {self.settings.connection.describe()}"
+
+    def key(self) -> StoreKey:
+        """The key read from `keyFile`."""
+        if self._key is None:
+            self._key = read_key_file(self.settings.key_file)
+        return self._key
+
+    def read(self, name: str) -> str | None:
+        """Fetch and decrypt the value of `name`."""
+        row = self._execute("SELECT key_id, sealed FROM {table} WHERE name = %s", name).fetchone()
+        return None if row is None else self._open(name, row[0], bytes(row[1]))
+
+    def create(self, name: str, value: str) -> str:
+        """Insert unless present (the first of concurrent inserts wins), then read the winner."""
+        self._execute(
+            "INSERT INTO {table} (name, key_id, sealed) VALUES (%s, %s, %s) "
+            "ON CONFLICT (name) DO NOTHING",
+            name,
+            self.key().key_id,
+            self._seal(name, value),
+        )
+        stored = self.read(name)
+        if stored is None:  # deleted by someone else in between: try again
+            return self.create(name, value)
+        return stored
+
+    def replace(self, name: str, value: str) -> None:
+        """Insert or overwrite the value of `name`."""
+        self._execute(
+            "INSERT INTO {table} (name, key_id, sealed) VALUES (%s, %s, %s) "
+            "ON CONFLICT (name) DO UPDATE SET key_id = excluded.key_id, "
+            "sealed = excluded.sealed, updated_at = now()",
+            name,
+            self.key().key_id,
+            self._seal(name, value),
+        )
+
+    def delete(self, name: str) -> bool:
+        """Delete the row of `name` and the local runtime copy."""
+        self.directory.delete(name)
+        cursor = self._execute("DELETE FROM {table} WHERE name = %s", name)
+        return cursor.rowcount > 0
+
+    def deliver(self, name: str, value: str) -> Path:
+        """Materialise the value as a 0600 runtime file in the local directory."""
+        self.directory.ensure()
+        if self.directory.read(name) != value:
+            self.directory.replace(name, value)
+        return self.directory.file(name)
+
+    def close(self) -> None:
+        """Close the connection."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _execute(self, query: str, *params: Any) -> psycopg.Cursor[tuple[Any, ...]]:
+        import psycopg
+        from psycopg import sql
+
+        connection = self._connect()
+        statement = sql.SQL(query).format(table=sql.Identifier(self.settings.table))
+        try:
+            return connection.execute(statement, params)
+        except psycopg.Error as error:
+            raise ResourceError(
+                f"PostgreSQL store {self.describe()}: {str(error).strip()}",
+                hint="Check that the `connection` user may use (and create) this table.",
+            ) from None
+
+    def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
+        if self._connection is None:
+            self._connection = connect(self.settings.connection)
+            self._create_table()
+        return self._connection
+
+    def _create_table(self) -> None:
+        from psycopg import sql
+
+        assert self._connection is not None
+        with self._connection.transaction():
+            self._connection.execute("SELECT pg_advisory_xact_lock(%s)", (TABLE_LOCK,))
+            self._connection.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {table} ("
+                    " name text PRIMARY KEY,"
+                    " key_id text NOT NULL,"
+                    " sealed bytea NOT NULL,"
+                    " created_at timestamptz NOT NULL DEFAULT now(),"
+                    " updated_at timestamptz NOT NULL DEFAULT now())"
+                ).format(table=sql.Identifier(self.settings.table))
+            )
+
+    def _seal(self, name: str, value: str) -> bytes:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        nonce = random_bytes(NONCE_BYTES)
+        aad = ASSOCIATED_DATA + name.encode()
+        return nonce + AESGCM(self.key().encryption).encrypt(nonce, value.encode(), aad)
+
+    def _open(self, name: str, key_id: str, sealed: bytes) -> str:
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        key = self.key()
+        if key_id != key.key_id:
+            raise ResourceError(
+                f"secret {name!r} in {self.describe()} is encrypted under key id {key_id}, but "
+                f"`keyFile` {self.settings.key_file!r} holds key id {key.key_id}",
+                hint="Use the key file the other deployers use (the stored value is kept; it is "
+                "never overwritten because of a key mismatch). " + KEY_FILE_HINT,
+            )
+        nonce, ciphertext = sealed[:NONCE_BYTES], sealed[NONCE_BYTES:]
+        try:
+            plaintext = AESGCM(key.encryption).decrypt(
+                nonce, ciphertext, ASSOCIATED_DATA + name.encode()
+            )
+        except InvalidTag:
+            raise ResourceError(
+                f"cannot decrypt secret {name!r} in {self.describe()}: the stored data does not "
+                "authenticate under the key in `keyFile` (altered or copied from another name)",
+                hint="Restore the row from a backup, or delete it and re-apply to generate a new value.",
+            ) from None
+        return plaintext.decode("utf-8")
