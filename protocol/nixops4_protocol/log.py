@@ -11,7 +11,7 @@ from typing import Any
 import structlog
 from pydantic import SecretStr
 
-from .redaction import REDACTED, scrub
+from .redaction import REDACTED, is_registered_secret_key, scrub
 
 Logger = Any
 """A bound structlog logger (structlog's own types are too loose to be worth spelling out)."""
@@ -19,18 +19,12 @@ Logger = Any
 _SECRET_KEY = re.compile(r"(password|passwd|secret|token|private|credential|psk|api_?key)", re.I)
 _PATH_KEY = re.compile(r"(file|path|dir|directory)$", re.I)
 
-_extra_secret_keys: set[str] = set()
 _configured = False
-
-
-def register_secret_keys(names: frozenset[str]) -> None:
-    """Redact these keys in every log line from now on (the library passes marked fields)."""
-    _extra_secret_keys.update(names)
 
 
 def is_secret_key(key: str) -> bool:
     """Whether a log key names a secret value (a path to a secret file is not one)."""
-    if key in _extra_secret_keys:
+    if is_registered_secret_key(key):
         return True
     return bool(_SECRET_KEY.search(key)) and not _PATH_KEY.search(key)
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class _Body(BaseModel):
     """Base of every message body: strict about unknown fields, wire names as declared."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 JsonObject = dict[str, Any]

@@ -7,6 +7,17 @@ MIN_SCRUBBED_LENGTH = 4
 """Shorter values are not scrubbed: they would mangle ordinary text without protecting much."""
 
 _values: set[str] = set()
+_keys: set[str] = set()
+
+
+def register_secret_keys(names: frozenset[str]) -> None:
+    """Redact log fields with these names from now on (the library passes marked fields)."""
+    _keys.update(names)
+
+
+def is_registered_secret_key(name: str) -> bool:
+    """Whether `name` was registered as the name of a secret field."""
+    return name in _keys
 
 
 def register_secret_value(value: str) -> None:

@@ -26,7 +26,7 @@ class Model(BaseModel):
         validate_by_alias=True,
         validate_by_name=False,
         serialize_by_alias=True,
-        use_attribute_docstrings=True,
+        defer_build=True,
     )
 
 
