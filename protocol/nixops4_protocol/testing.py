@@ -81,3 +81,43 @@ def error_of(response: dict[str, Any]) -> str:
 def leaked(secret: str, texts: Sequence[str] | None = None) -> list[str]:
     """Return the captured texts (the TRANSCRIPT by default) that contain `secret`."""
     return [text for text in (TRANSCRIPT if texts is None else texts) if secret and secret in text]
+
+
+async def async_run_requests(
+    command: Sequence[str],
+    requests: Sequence[dict[str, Any]],
+    *,
+    env: dict[str, str] | None = None,
+    cwd: str | Path | None = None,
+) -> Run:
+    """Like `run_requests`, on asyncio: for tests that drive several providers at once."""
+    import asyncio
+    import json
+
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+        cwd=cwd,
+    )
+    assert process.stdin is not None
+    assert process.stdout is not None
+    assert process.stderr is not None
+    stderr_task = asyncio.ensure_future(process.stderr.read())
+    responses = []
+    for request in requests:
+        process.stdin.write(json.dumps(request).encode("utf-8") + b"\n")
+        await process.stdin.drain()
+        line = await process.stdout.readline()
+        if not line:
+            break
+        responses.append(json.loads(line))
+    process.stdin.close()
+    trailing = await process.stdout.read()
+    status = await process.wait()
+    stderr = (await stderr_task).decode("utf-8", errors="replace")
+    TRANSCRIPT.append(stderr)
+    TRANSCRIPT.extend(repr(response) for response in responses)
+    return Run(responses, trailing, stderr, status)
