@@ -1,0 +1,364 @@
+"""The `record` resource type: one RRset, owned through RFC 2136 prerequisites."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from nixops4_protocol.context import Context
+from nixops4_protocol.errors import ResourceError
+from nixops4_protocol.resource import Existing, Model, Resource
+from pydantic import Field, ValidationInfo, field_validator
+
+from . import names
+from .client import DnsClient, Observed
+from .server import Server
+
+if TYPE_CHECKING:
+    import dns.name
+    import dns.rdata
+    import dns.rdatatype
+    import dns.update
+
+
+class RecordInputs(Model):
+    """Inputs of `record`."""
+
+    server: Server = Field(description="The zone's primary server and the TSIG key.")
+    zone: str = Field(description="The zone the record set lives in, e.g. `example.org`.")
+    name: str = Field(
+        description="Owner name: relative to the zone (`www`), `@` for the apex, or absolute "
+        "with a trailing dot (`www.example.org.`); `*` as the leftmost label is a wildcard."
+    )
+    type: str = Field(description="Record type, e.g. `A`, `AAAA`, `CNAME`, `MX`, `TXT`, `CAA`.")
+    ttl: int = Field(default=3600, ge=0, le=names.MAX_TTL, description="TTL in seconds.")
+    values: list[str] = Field(
+        min_length=1,
+        description="The records' data in zone-file presentation format; names in them are "
+        'relative to the zone unless they end with a dot. A TXT value not starting with `"` '
+        "is one text (split into 255-octet strings as needed).",
+    )
+    adopt: bool = Field(
+        default=False,
+        description="Take over a record set that exists with other values (replacing them) "
+        "instead of refusing.",
+    )
+
+    @field_validator("zone")
+    @classmethod
+    def _check_zone(cls, value: str) -> str:
+        names.parse_zone(value)
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str, info: ValidationInfo) -> str:
+        if "zone" in info.data:
+            names.parse_owner(value, names.parse_zone(info.data["zone"]))
+        return value
+
+    @field_validator("type")
+    @classmethod
+    def _check_type(cls, value: str) -> str:
+        names.parse_type(value)
+        return value
+
+    @field_validator("values")
+    @classmethod
+    def _check_values(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if "zone" in info.data and "type" in info.data:
+            rdtype = names.parse_type(info.data["type"])
+            names.parse_values(value, rdtype, names.parse_zone(info.data["zone"]))
+        return value
+
+
+class RecordOutputs(Model):
+    """Outputs of `record`."""
+
+    fqdn: str = Field(description="Absolute owner name, with the trailing dot.")
+    zone: str = Field(description="Absolute zone name, with the trailing dot.")
+    type: str = Field(description="Record type in upper case.")
+    ttl: int = Field(description="TTL in seconds.")
+    values: list[str] = Field(
+        description="The records in canonical presentation format (absolute names), sorted."
+    )
+
+
+@dataclass(frozen=True)
+class RecordSet:
+    """One parsed RRset: where it lives and what it holds."""
+
+    zone: dns.name.Name
+    fqdn: dns.name.Name
+    rdtype: dns.rdatatype.RdataType
+    ttl: int
+    rdatas: frozenset[dns.rdata.Rdata]
+
+    @classmethod
+    def of(cls, inputs: RecordInputs) -> RecordSet:
+        """Parse validated inputs."""
+        zone = names.parse_zone(inputs.zone)
+        rdtype = names.parse_type(inputs.type)
+        return cls(
+            zone=zone,
+            fqdn=names.parse_owner(inputs.name, zone),
+            rdtype=rdtype,
+            ttl=inputs.ttl,
+            rdatas=names.parse_values(inputs.values, rdtype, zone),
+        )
+
+    @property
+    def type_text(self) -> str:
+        """The type mnemonic."""
+        import dns.rdatatype
+
+        return dns.rdatatype.to_text(self.rdtype)
+
+    @property
+    def is_cname(self) -> bool:
+        """Whether this is a CNAME, which must be alone at its name."""
+        return self.type_text == "CNAME"
+
+    def same_place(self, other: RecordSet) -> bool:
+        """Whether both are the same RRset (zone, owner name and type)."""
+        return (self.zone, self.fqdn, self.rdtype) == (other.zone, other.fqdn, other.rdtype)
+
+    def label(self) -> str:
+        """E.g. `www.example.org. A`."""
+        return f"{self.fqdn.to_text()} {self.type_text}"
+
+    def outputs(self) -> RecordOutputs:
+        """The outputs describing this RRset."""
+        return RecordOutputs(
+            fqdn=self.fqdn.to_text(),
+            zone=self.zone.to_text(),
+            type=self.type_text,
+            ttl=self.ttl,
+            values=names.canonical(self.rdatas),
+        )
+
+
+def _shown(rdatas: frozenset[dns.rdata.Rdata]) -> str:
+    return ", ".join(names.canonical(rdatas)) or "nothing"
+
+
+class Record(Resource[RecordInputs, RecordOutputs]):
+    """One DNS record set (all records of one name and type), kept by RFC 2136 updates.
+
+    Updates are signed with TSIG and carry prerequisites, so a record set changed by someone
+    else is reported instead of overwritten.
+    """
+
+    def describe(self, inputs: RecordInputs) -> str:
+        """Name the record set, e.g. `www.example.org. A`."""
+        try:
+            return RecordSet.of(inputs).label()
+        except ValueError:
+            return f"{inputs.name} {inputs.type}"
+
+    def create(self, inputs: RecordInputs, ctx: Context) -> RecordOutputs:
+        """Ensure the record set holds exactly the declared values (a no-op when it does)."""
+        wanted = RecordSet.of(inputs)
+        _converge(DnsClient(inputs.server), wanted, owned=None, adopt=inputs.adopt, ctx=ctx)
+        return wanted.outputs()
+
+    def update(
+        self,
+        inputs: RecordInputs,
+        previous: Existing[RecordInputs, RecordOutputs],
+        ctx: Context,
+    ) -> RecordOutputs:
+        """Replace what we last wrote atomically; a new zone, name or type moves the record set."""
+        wanted = RecordSet.of(inputs)
+        old, owned = _last_written(previous)
+        client = DnsClient(inputs.server)
+        if wanted.same_place(old):
+            _converge(client, wanted, owned=owned, adopt=inputs.adopt, ctx=ctx)
+            return wanted.outputs()
+        old_client = (
+            client if previous.inputs.server == inputs.server else DnsClient(previous.inputs.server)
+        )
+        remove_first = wanted.fqdn == old.fqdn and (wanted.is_cname or old.is_cname)
+        if remove_first:
+            ctx.log.info(
+                f"record set moves from {old.label()} to {wanted.label()}: deleting the old one "
+                "first, because a CNAME cannot share its name"
+            )
+            _remove(old_client, old, owned, ctx)
+            _converge(client, wanted, owned=None, adopt=inputs.adopt, ctx=ctx)
+        else:
+            ctx.log.info(
+                f"record set moves from {old.label()} to {wanted.label()}: adding the new one "
+                "first, then deleting the old one"
+            )
+            _converge(client, wanted, owned=None, adopt=inputs.adopt, ctx=ctx)
+            _remove(old_client, old, owned, ctx)
+        return wanted.outputs()
+
+    def destroy(self, previous: Existing[RecordInputs, RecordOutputs], ctx: Context) -> None:
+        """Delete exactly the record set we last wrote; succeed when it is already gone."""
+        old, owned = _last_written(previous)
+        _remove(DnsClient(previous.inputs.server), old, owned, ctx)
+
+
+def _last_written(
+    previous: Existing[RecordInputs, RecordOutputs],
+) -> tuple[RecordSet, frozenset[dns.rdata.Rdata]]:
+    """The previous record set and the values we last wrote (from the outputs when present)."""
+    old = RecordSet.of(previous.inputs)
+    if previous.outputs is None:
+        return old, old.rdatas
+    return old, names.parse_values(previous.outputs.values, old.rdtype, old.zone)
+
+
+def _write(
+    client: DnsClient, wanted: RecordSet, expected: frozenset[dns.rdata.Rdata] | None
+) -> str:
+    """Send one UPDATE replacing the RRset, if it is absent (`expected` None) or holds `expected`."""
+
+    def build(message: dns.update.UpdateMessage) -> None:
+        import dns.rdatatype
+
+        if expected is None and wanted.is_cname:
+            message.absent(wanted.fqdn)  # a CNAME needs the name to be free of any data
+        elif expected is None:
+            message.absent(wanted.fqdn, wanted.rdtype)
+            message.absent(wanted.fqdn, dns.rdatatype.CNAME)
+        else:
+            message.present(wanted.fqdn, *expected)
+            message.delete(wanted.fqdn, wanted.rdtype)
+        message.add(wanted.fqdn, wanted.ttl, *wanted.rdatas)
+
+    return client.update(wanted.zone, wanted.fqdn, build)
+
+
+def _converge(
+    client: DnsClient,
+    wanted: RecordSet,
+    *,
+    owned: frozenset[dns.rdata.Rdata] | None,
+    adopt: bool,
+    ctx: Context,
+) -> None:
+    """Make the RRset hold `wanted`, replacing it only if it is absent or holds `owned`.
+
+    When that prerequisite fails, read what is there and decide: already as wanted (done), our
+    values with another TTL (ours), absent (create), foreign values (adopt or refuse).
+    """
+    if _write(client, wanted, owned) == "NOERROR":
+        _verify(client, wanted, ctx, "created" if owned is None else "updated")
+        return
+    current = client.read(wanted.zone, wanted.fqdn, wanted.rdtype)
+    expected = _decide(wanted, current, owned, adopt=adopt, ctx=ctx)
+    if isinstance(expected, str):
+        ctx.log.info("record set already as declared", record=wanted.label(), ttl=wanted.ttl)
+        return
+    code = _write(client, wanted, expected)
+    if code != "NOERROR":
+        raise ResourceError(
+            f"{wanted.label()} changed while this update ran (prerequisite failed: {code})",
+            hint="Someone else is writing this record set; check who, then apply again.",
+        )
+    _verify(client, wanted, ctx, "created" if expected is None else "replaced")
+
+
+def _decide(
+    wanted: RecordSet,
+    current: Observed,
+    owned: frozenset[dns.rdata.Rdata] | None,
+    *,
+    adopt: bool,
+    ctx: Context,
+) -> frozenset[dns.rdata.Rdata] | Literal["done"] | None:
+    """What the second write may expect to find: "done", None (absent) or the current values."""
+    rdatas, cname = current.rdatas, current.cname
+    if cname is not None:
+        raise ResourceError(
+            f"{wanted.fqdn.to_text()} is a CNAME (to {cname}), which cannot coexist with "
+            f"{wanted.type_text} records; nothing was changed",
+            hint="Remove the CNAME, or declare the record under another name.",
+        )
+    if not rdatas and wanted.is_cname:
+        raise ResourceError(
+            f"{wanted.fqdn.to_text()} already holds other records, which cannot coexist with a "
+            "CNAME; nothing was changed",
+            hint="Remove those records, or use another name for the CNAME.",
+        )
+    if rdatas == wanted.rdatas:
+        return (
+            "done" if current.ttl == wanted.ttl else rdatas
+        )  # our values: change the TTL in place
+    if not rdatas:
+        if owned is None:
+            raise ResourceError(
+                f"{wanted.label()} changed while this update ran",
+                hint="Someone else is writing this record set; check who, then apply again.",
+            )
+        ctx.log.warning(
+            "record set was deleted outside nixops4; creating it again", record=wanted.label()
+        )
+        return None
+    if adopt:
+        ctx.log.warning(
+            "adopting record set: replacing its values", record=wanted.label(), found=_shown(rdatas)
+        )
+        return rdatas
+    if owned is None:
+        raise ResourceError(
+            f"{wanted.label()} already exists with other values ({_shown(rdatas)}); it is not "
+            "ours, so it was left alone",
+            hint="Set `adopt = true` to take it over and replace its values, or remove it first.",
+        )
+    raise ResourceError(
+        f"{wanted.label()} was changed outside nixops4: it holds {_shown(rdatas)}, but we last "
+        f"wrote {_shown(owned)}; it was not overwritten",
+        hint="Find out who changed it; set `adopt = true` to overwrite it anyway, or declare "
+        "the values it should have.",
+    )
+
+
+def _verify(client: DnsClient, wanted: RecordSet, ctx: Context, done: str) -> None:
+    """Read the RRset back from the primary; fail if it does not hold what we wrote."""
+    current = client.read(wanted.zone, wanted.fqdn, wanted.rdtype)
+    if current.rdatas != wanted.rdatas or current.ttl != wanted.ttl:
+        raise ResourceError(
+            f"the server accepted the update of {wanted.label()} but now serves "
+            f"{_shown(current.rdatas)} (TTL {current.ttl}) instead of {_shown(wanted.rdatas)} "
+            f"(TTL {wanted.ttl})",
+            hint="The server may have ignored part of the update (RFC 2136 servers silently skip "
+            "records that conflict with a CNAME, or that their update policy filters); check its log.",
+        )
+    ctx.log.info(
+        f"record set {done}",
+        record=wanted.label(),
+        ttl=wanted.ttl,
+        values=names.canonical(wanted.rdatas),
+    )
+
+
+def _remove(
+    client: DnsClient, old: RecordSet, owned: frozenset[dns.rdata.Rdata], ctx: Context
+) -> None:
+    """Delete the RRset if it holds `owned`; succeed if it is gone, refuse if it was changed."""
+
+    def build(message: dns.update.UpdateMessage) -> None:
+        message.present(old.fqdn, *owned)
+        message.delete(old.fqdn, old.rdtype)
+
+    if client.update(old.zone, old.fqdn, build) == "NOERROR":
+        if not client.absent(old.zone, old.fqdn, old.rdtype):
+            raise ResourceError(
+                f"the server accepted the deletion of {old.label()} but still holds it",
+                hint="Check the server's log and update policy.",
+            )
+        ctx.log.info("record set deleted", record=old.label())
+        return
+    if client.absent(old.zone, old.fqdn, old.rdtype):
+        ctx.log.info("record set already gone", record=old.label())
+        return
+    current = client.read(old.zone, old.fqdn, old.rdtype)
+    raise ResourceError(
+        f"{old.label()} was changed outside nixops4: it holds {_shown(current.rdatas)}, but we "
+        f"last wrote {_shown(owned)}; it was not deleted",
+        hint="Find out who changed it, and delete it by hand if it should go.",
+    )

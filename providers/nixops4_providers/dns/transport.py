@@ -1,0 +1,101 @@
+"""Sending one DNS message and receiving its answer over TCP, or UDP with fallback to TCP."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import time
+
+from nixops4_protocol.errors import ResourceError
+
+from .server import Server
+
+_TRUNCATED = 0x02
+"""The TC bit in the third octet of a DNS header."""
+
+
+def exchange(wire: bytes, server: Server, *, is_update: bool) -> bytes:
+    """Send a message in wire format and return the raw answer; failures become ResourceErrors.
+
+    The whole exchange (UDP try and TCP fallback included) is bounded by `server.timeout`.
+    """
+    deadline = time.monotonic() + server.timeout
+    try:
+        address = _resolve(server)
+        if server.transport == "udp":
+            answer = _udp(wire, address, deadline)
+            if not answer[2] & _TRUNCATED:
+                return answer
+        return _tcp(wire, address, deadline)
+    except ConnectionRefusedError:
+        raise ResourceError(
+            f"the DNS server {server.describe()} refused the connection",
+            hint="Check `server.address`, `server.port` and `server.transport`, and that the "
+            "server is running and listens there.",
+        ) from None
+    except TimeoutError:
+        raise ResourceError(
+            f"no answer from the DNS server {server.describe()} within {server.timeout:g} s"
+            + (" (the update may or may not have been applied)" if is_update else ""),
+            hint="Check that the server is up and reachable (firewall, address, port); applying "
+            "again is safe, every change is guarded by prerequisites.",
+        ) from None
+    except OSError as error:
+        raise ResourceError(
+            f"cannot talk to the DNS server {server.describe()}: {error.strerror or error}",
+            hint="Check `server.address` and `server.port` and the network path to the server.",
+        ) from None
+
+
+def _resolve(server: Server) -> tuple[int, tuple[str, int]]:
+    try:
+        family, _, _, _, sockaddr = socket.getaddrinfo(
+            server.address, server.port, type=socket.SOCK_STREAM
+        )[0]
+    except socket.gaierror as error:
+        raise ResourceError(
+            f"cannot resolve the DNS server address {server.address!r}: {error.strerror}",
+            hint="Set `server.address` to the IP address of the zone's primary server.",
+        ) from None
+    return family, (str(sockaddr[0]), int(sockaddr[1]))
+
+
+def _remaining(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError
+    return left
+
+
+def _udp(wire: bytes, address: tuple[int, tuple[str, int]], deadline: float) -> bytes:
+    family, sockaddr = address
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        sock.connect(sockaddr)  # a connected socket learns of ICMP "port unreachable" at once
+        sock.settimeout(_remaining(deadline))
+        sock.send(wire)
+        while True:
+            sock.settimeout(_remaining(deadline))
+            answer = sock.recv(65535)
+            if len(answer) >= 12 and answer[:2] == wire[:2]:
+                return answer
+
+
+def _tcp(wire: bytes, address: tuple[int, tuple[str, int]], deadline: float) -> bytes:
+    family, sockaddr = address
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.settimeout(_remaining(deadline))
+        sock.connect(sockaddr)
+        sock.sendall(struct.pack("!H", len(wire)) + wire)
+        (length,) = struct.unpack("!H", _read_exactly(sock, 2, deadline))
+        return _read_exactly(sock, length, deadline)
+
+
+def _read_exactly(sock: socket.socket, count: int, deadline: float) -> bytes:
+    data = b""
+    while len(data) < count:
+        sock.settimeout(_remaining(deadline))
+        chunk = sock.recv(count - len(data))
+        if not chunk:
+            raise ConnectionResetError("the server closed the connection before answering")
+        data += chunk
+    return data
