@@ -1,0 +1,243 @@
+"""The `database` resource: a database with its owner, template, encoding, locale and limits."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from nixops4_protocol.errors import ImmutableFieldError, ResourceError
+from nixops4_protocol.resource import Existing, Resource
+from pydantic import Field
+
+from .common import (
+    ConnectedInputs,
+    DestroyPolicy,
+    Identifier,
+    ObjectOutputs,
+    check_adoptable,
+    check_unchanged,
+    open_connection,
+    refuse_foreign_destroy,
+    set_comment,
+    sql_errors,
+)
+
+if TYPE_CHECKING:
+    import psycopg
+    from nixops4_protocol.context import Context
+
+
+class DatabaseInputs(ConnectedInputs):
+    """Inputs of `database`."""
+
+    name: Identifier = Field(description="Name of the database (at most 63 bytes).")
+    owner: Identifier | None = Field(
+        default=None, description="Role owning the database; null for the connecting user."
+    )
+    template: Identifier | None = Field(
+        default=None, description="Template to copy at creation; null for the server's default."
+    )
+    encoding: str | None = Field(
+        default=None, description="Character encoding (e.g. `UTF8`), fixed at creation."
+    )
+    locale: str | None = Field(
+        default=None,
+        description="Collation and character classification (e.g. `C.UTF-8`), fixed at creation.",
+    )
+    connection_limit: int = Field(
+        default=-1, ge=-1, description="Concurrent connections allowed; -1 for no limit."
+    )
+    allow_connections: bool = Field(default=True, description="Whether anyone may connect.")
+    is_template: bool = Field(
+        default=False, description="Whether any role with CREATEDB may clone it."
+    )
+    reassign_owned: bool = Field(
+        default=False,
+        description="On an owner change, also give the old owner's objects inside the database to the new owner (`REASSIGN OWNED`).",
+    )
+    destroy_policy: DestroyPolicy = Field(
+        default="refuse",
+        description="On destroy: `refuse` (fail, keeping the data), `keep` (forget it, keeping the data) "
+        "or `drop` (terminate its sessions and drop it with all its data).",
+    )
+
+
+def _normal_encoding(name: str) -> str:
+    return name.replace("-", "").replace("_", "").upper()
+
+
+def _read(conn: psycopg.Connection[Any], name: str) -> dict[str, Any] | None:
+    from psycopg.rows import dict_row
+
+    with conn.cursor(row_factory=dict_row) as cursor:
+        return cursor.execute(
+            """
+            SELECT d.oid, pg_get_userbyid(d.datdba) AS owner,
+                   pg_encoding_to_char(d.encoding) AS encoding, d.datcollate, d.datctype,
+                   d.datconnlimit AS connection_limit, d.datallowconn AS allow_connections,
+                   d.datistemplate AS is_template, shobj_description(d.oid, 'pg_database') AS comment
+              FROM pg_database d WHERE d.datname = %s
+            """,
+            (name,),
+        ).fetchone()
+
+
+def _check_fixed(inputs: DatabaseInputs, found: dict[str, Any]) -> None:
+    """Refuse when the existing database's encoding or locale differs from the declared one."""
+    if inputs.encoding is not None and _normal_encoding(found["encoding"]) != _normal_encoding(
+        inputs.encoding
+    ):
+        raise ImmutableFieldError(
+            "encoding",
+            found["encoding"],
+            inputs.encoding,
+            hint="The encoding is fixed when a database is created; dump and restore into a new database.",
+        )
+    if inputs.locale is not None and inputs.locale not in (found["datcollate"], found["datctype"]):
+        raise ImmutableFieldError(
+            "locale",
+            found["datcollate"],
+            inputs.locale,
+            hint="The locale is fixed when a database is created; dump and restore into a new database.",
+        )
+
+
+def _create(conn: psycopg.Connection[Any], inputs: DatabaseInputs, owner: str) -> None:
+    from psycopg import sql
+
+    options: list[Any] = [sql.SQL("OWNER {}").format(sql.Identifier(owner))]
+    if inputs.template is not None:
+        options.append(sql.SQL("TEMPLATE {}").format(sql.Identifier(inputs.template)))
+    if inputs.encoding is not None:
+        options.append(sql.SQL("ENCODING {}").format(sql.Literal(inputs.encoding)))
+    if inputs.locale is not None:
+        options.append(sql.SQL("LOCALE {}").format(sql.Literal(inputs.locale)))
+    options.append(sql.SQL("CONNECTION LIMIT {}").format(sql.Literal(inputs.connection_limit)))
+    options.append(sql.SQL("ALLOW_CONNECTIONS {}").format(sql.Literal(inputs.allow_connections)))
+    options.append(sql.SQL("IS_TEMPLATE {}").format(sql.Literal(inputs.is_template)))
+    conn.execute(
+        sql.SQL("CREATE DATABASE {} WITH {}").format(
+            sql.Identifier(inputs.name), sql.SQL(" ").join(options)
+        )
+    )
+
+
+def _differences(inputs: DatabaseInputs, found: dict[str, Any], owner: str) -> dict[str, Any]:
+    """The mutable settings whose declared value differs from the database's, by option keyword."""
+    wanted = {
+        "connection_limit": inputs.connection_limit,
+        "allow_connections": inputs.allow_connections,
+        "is_template": inputs.is_template,
+    }
+    changes = {key: value for key, value in wanted.items() if found[key] != value}
+    if found["owner"] != owner:
+        changes["owner"] = owner
+    return changes
+
+
+def _alter(conn: psycopg.Connection[Any], inputs: DatabaseInputs, changes: dict[str, Any]) -> None:
+    from psycopg import sql
+
+    name = sql.Identifier(inputs.name)
+    for key, value in changes.items():
+        if key == "owner":
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} OWNER TO {}").format(name, sql.Identifier(value))
+            )
+        else:
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} WITH {} {}").format(
+                    name, sql.SQL(key.upper()), sql.Literal(value)
+                )
+            )
+
+
+def _reassign_owned(inputs: DatabaseInputs, old: str, new: str) -> None:
+    """Give the old owner's objects inside the database to the new owner."""
+    from psycopg import sql
+
+    with open_connection(inputs.connection, inputs.name) as conn:
+        conn.execute(
+            sql.SQL("REASSIGN OWNED BY {} TO {}").format(sql.Identifier(old), sql.Identifier(new))
+        )
+
+
+class Database(Resource[DatabaseInputs, ObjectOutputs]):
+    """A PostgreSQL database; destroy keeps the data unless `destroyPolicy = "drop"`."""
+
+    def describe(self, inputs: DatabaseInputs) -> str:
+        """Name the database."""
+        return f'"{inputs.name}"'
+
+    def create(self, inputs: DatabaseInputs, ctx: Context) -> ObjectOutputs:
+        """Create the database or converge the existing one."""
+        what = f"database {inputs.name!r}"
+        with open_connection(inputs.connection) as conn, sql_errors(f"cannot converge {what}"):
+            owner = inputs.owner or inputs.connection.user
+            found = _read(conn, inputs.name)
+            if found is None:
+                _create(conn, inputs, owner)
+                ctx.log.info("created database", owner=owner)
+                changes: dict[str, Any] = {}
+            else:
+                _check_fixed(inputs, found)
+                changes = _differences(inputs, found, owner)
+                check_adoptable(
+                    what,
+                    comment=found["comment"],
+                    matches=not changes,
+                    adopt=inputs.adopt,
+                    differences=", ".join(
+                        f"{key} should be {value!r}" for key, value in changes.items()
+                    ),
+                )
+                _alter(conn, inputs, changes)
+                if changes:
+                    ctx.log.info("changed database", changed=sorted(changes))
+            if "owner" in changes and inputs.reassign_owned and found is not None:
+                _reassign_owned(inputs, found["owner"], owner)
+            set_comment(conn, "DATABASE", inputs.name, found["comment"] if found else None)
+            current = _read(conn, inputs.name)
+        if current is None:
+            raise ResourceError(f"{what} disappeared while it was being converged")
+        return ObjectOutputs(oid=int(current["oid"]), name=inputs.name)
+
+    def update(
+        self,
+        inputs: DatabaseInputs,
+        previous: Existing[DatabaseInputs, ObjectOutputs],
+        ctx: Context,
+    ) -> ObjectOutputs:
+        """Converge the database; name, encoding and locale cannot change."""
+        for field in ("name", "encoding", "locale"):
+            check_unchanged(field, getattr(previous.inputs, field), getattr(inputs, field))
+        return self.create(inputs, ctx)
+
+    def destroy(self, previous: Existing[DatabaseInputs, ObjectOutputs], ctx: Context) -> None:
+        """Drop the database only when `destroyPolicy = "drop"`; succeed when it is gone."""
+        from psycopg import sql
+
+        inputs = previous.inputs
+        what = f"database {inputs.name!r}"
+        with open_connection(inputs.connection) as conn, sql_errors(f"cannot drop {what}"):
+            found = _read(conn, inputs.name)
+            if found is None:
+                return
+            if inputs.destroy_policy == "keep":
+                ctx.log.info("keeping the database and its data (destroyPolicy = keep)")
+                return
+            if inputs.destroy_policy == "refuse":
+                raise ResourceError(
+                    f'refusing to drop {what} and the data in it (destroyPolicy is "refuse")',
+                    hint='Set `destroyPolicy = "drop";` to drop it, or "keep" to leave it in place and forget it.',
+                )
+            refuse_foreign_destroy(what, found["comment"])
+            name = sql.Identifier(inputs.name)
+            conn.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(name))
+            conn.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE false").format(name))
+            (terminated,) = conn.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (inputs.name,),
+            ).fetchone() or (0,)
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(name))
+            ctx.log.info("dropped database", terminated_sessions=terminated)
