@@ -1,0 +1,190 @@
+"""Drive `nixops4-secrets` as nixops4 does, and remember every generated value for leak scans."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from nixops4_protocol.client import (
+    ProviderProcess,
+    create_request,
+    destroy_request,
+    update_request,
+)
+from nixops4_protocol.testing import TRANSCRIPT, Run, outputs_of, run_requests
+
+COMMAND = [str(Path(sys.executable).parent / "nixops4-secrets")]
+"""The installed provider executable, as nixops4 starts it."""
+
+TYPE = "secret"
+
+GENERATED: dict[str, bool] = {}
+"""Every value a test read from a secret file, mapped to whether it was created with exposeValue."""
+OUTPUTS: list[dict[str, Any]] = []
+"""Every set of output properties the provider returned."""
+STDERR: list[str] = []
+"""Every stderr text the provider wrote."""
+
+DEFAULTS: dict[str, Any] = {
+    "generation": 0,
+    "directory": ".nixops4-secrets",
+    "postgresql": None,
+    "exposeValue": False,
+    "deleteOnDestroy": False,
+    "length": None,
+    "lowercase": True,
+    "uppercase": True,
+    "digits": True,
+    "symbols": True,
+    "minLowercase": 0,
+    "minUppercase": 0,
+    "minDigits": 0,
+    "minSymbols": 0,
+    "symbolCharacters": "!#%*+,-./:=?@^_~",
+    "excludeCharacters": "",
+    "encoding": "base64url",
+    "algorithm": "hmac-sha256",
+    "comment": "",
+    "bcryptCost": 4,
+    "scramIterations": 4096,
+}
+"""Every optional input, as nixops4 sends them (bcrypt at its cheapest cost to keep tests fast)."""
+
+KINDS = ("password", "token", "uuid", "ssh-ed25519", "wireguard", "tsig")
+
+
+def inputs(name: str, kind: str, **overrides: Any) -> dict[str, Any]:
+    """The full input set of a secret, with `overrides` (wire names) applied."""
+    return {"name": name, "kind": kind, **DEFAULTS, **overrides}
+
+
+def run(requests: Sequence[dict[str, Any]], cwd: Path) -> Run:
+    """Run the provider once in `cwd` with these requests; record its output for leak scans."""
+    result = run_requests(COMMAND, requests, cwd=cwd)
+    assert result.exit_status == 0, result.stderr
+    _record(result.stderr, result.responses)
+    return result
+
+
+def _record(stderr: str, responses: Sequence[dict[str, Any]]) -> None:
+    STDERR.append(stderr)
+    for response in responses:
+        body = next(iter(response.values()))
+        if isinstance(body, dict) and "outputProperties" in body:
+            OUTPUTS.append(body["outputProperties"])
+
+
+def race(
+    cwd: Path,
+    properties: dict[str, Any],
+    count: int,
+    *,
+    while_running: Callable[[], None] = lambda: None,
+) -> list[tuple[dict[str, Any], str]]:
+    """Start `count` warmed-up provider processes, release their creates of one secret together.
+
+    `while_running` runs in the test while the creates are under way (e.g. to release a lock).
+    Returns each process's outputs and stderr.
+    """
+    stderr_files = [tempfile.TemporaryFile() for _ in range(count)]
+    processes = [ProviderProcess(COMMAND, stderr=f, cwd=cwd) for f in stderr_files]
+    warm_up = [
+        outputs_of(p.request(create_request(TYPE, inputs(f"warm-{i}", "uuid"), stateful=True)))
+        for i, p in enumerate(processes)
+    ]
+    barrier = threading.Barrier(count)
+    responses: list[dict[str, Any]] = [{} for _ in range(count)]
+
+    def create_one(index: int) -> None:
+        barrier.wait()
+        responses[index] = processes[index].request(create_request(TYPE, properties, stateful=True))
+
+    threads = [threading.Thread(target=create_one, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    while_running()
+    for thread in threads:
+        thread.join()
+    results = []
+    for process, stderr_file, response, warm in zip(
+        processes, stderr_files, responses, warm_up, strict=True
+    ):
+        with process, stderr_file:
+            status, trailing = process.close()
+            stderr_file.seek(0)
+            stderr = stderr_file.read().decode("utf-8", errors="replace")
+        TRANSCRIPT.extend([stderr, repr(response), trailing.decode(errors="replace")])
+        _record(stderr, [response, {"createResourceResponse": {"outputProperties": warm}}])
+        assert status == 0
+        results.append((outputs_of(response), stderr))
+    return results
+
+
+def create(cwd: Path, properties: dict[str, Any]) -> dict[str, Any]:
+    """Create one secret in a fresh process and return its outputs."""
+    return outputs_of(run([create_request(TYPE, properties, stateful=True)], cwd).response)
+
+
+def update(
+    cwd: Path, new: dict[str, Any], old: dict[str, Any], outputs: dict[str, Any]
+) -> tuple[dict[str, Any], str]:
+    """Update from `old` to `new` in a fresh process; return the outputs and the stderr."""
+    result = run([update_request(TYPE, new, old, outputs)], cwd)
+    return outputs_of(result.response), result.stderr
+
+
+def destroy(cwd: Path, properties: dict[str, Any], outputs: dict[str, Any]) -> Run:
+    """Destroy in a fresh process."""
+    return run([destroy_request(TYPE, properties, outputs)], cwd)
+
+
+def value_of(outputs: dict[str, Any], *, exposed: bool = False) -> str:
+    """Read the generated value from the file the outputs point at, and remember it."""
+    value = Path(outputs["path"]).read_text(encoding="utf-8")
+    GENERATED[value] = GENERATED.get(value, False) or exposed
+    return value
+
+
+def events(stderr: str, name: str) -> list[str]:
+    """The log events (JSON lines on stderr) about secret `name`."""
+    found = []
+    for line in stderr.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("resource") == f'"{name}"':
+            found.append(str(entry["event"]))
+    return found
+
+
+def fragments(value: str) -> list[str]:
+    """The value and its long lines (a multi-line key may leak line by line or JSON-escaped)."""
+    lines = [line for line in value.splitlines() if len(line) >= 16 and not line.startswith("-")]
+    return [value, *lines]
+
+
+def leaks() -> list[str]:
+    """Describe every generated value found where it must not be: output, stdout, stderr."""
+    from nixops4_protocol.testing import leaked
+
+    found = []
+    outputs_text = [json.dumps(outputs) for outputs in OUTPUTS]
+    for value, exposed in GENERATED.items():
+        for fragment in fragments(value):
+            where = (
+                leaked(fragment, STDERR)
+                if exposed
+                else leaked(fragment) + leaked(fragment, outputs_text)
+            )
+            if where:
+                found.append(
+                    f"a generated value ({len(value)} chars) appears in {len(where)} text(s)"
+                )
+                break
+    return found
