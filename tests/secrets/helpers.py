@@ -7,6 +7,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -91,37 +92,40 @@ def race(
     `while_running` runs in the test while the creates are under way (e.g. to release a lock).
     Returns each process's outputs and stderr.
     """
-    stderr_files = [tempfile.TemporaryFile() for _ in range(count)]
-    processes = [ProviderProcess(COMMAND, stderr=f, cwd=cwd) for f in stderr_files]
-    warm_up = [
-        outputs_of(p.request(create_request(TYPE, inputs(f"warm-{i}", "uuid"), stateful=True)))
-        for i, p in enumerate(processes)
-    ]
-    barrier = threading.Barrier(count)
-    responses: list[dict[str, Any]] = [{} for _ in range(count)]
+    with ExitStack() as stack:
+        files = [stack.enter_context(tempfile.TemporaryFile()) for _ in range(count)]
+        processes = [
+            stack.enter_context(ProviderProcess(COMMAND, stderr=f, cwd=cwd)) for f in files
+        ]
+        warm_up = [
+            outputs_of(p.request(create_request(TYPE, inputs(f"warm-{i}", "uuid"), stateful=True)))
+            for i, p in enumerate(processes)
+        ]
+        barrier = threading.Barrier(count)
+        responses: list[dict[str, Any]] = [{} for _ in range(count)]
 
-    def create_one(index: int) -> None:
-        barrier.wait()
-        responses[index] = processes[index].request(create_request(TYPE, properties, stateful=True))
+        def create_one(index: int) -> None:
+            barrier.wait()
+            request = create_request(TYPE, properties, stateful=True)
+            responses[index] = processes[index].request(request)
 
-    threads = [threading.Thread(target=create_one, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    while_running()
-    for thread in threads:
-        thread.join()
-    results = []
-    for process, stderr_file, response, warm in zip(
-        processes, stderr_files, responses, warm_up, strict=True
-    ):
-        with process, stderr_file:
+        threads = [threading.Thread(target=create_one, args=(i,)) for i in range(count)]
+        for thread in threads:
+            thread.start()
+        while_running()
+        for thread in threads:
+            thread.join()
+        results = []
+        for process, stderr_file, response, warm in zip(
+            processes, files, responses, warm_up, strict=True
+        ):
             status, trailing = process.close()
             stderr_file.seek(0)
             stderr = stderr_file.read().decode("utf-8", errors="replace")
-        TRANSCRIPT.extend([stderr, repr(response), trailing.decode(errors="replace")])
-        _record(stderr, [response, {"createResourceResponse": {"outputProperties": warm}}])
-        assert status == 0
-        results.append((outputs_of(response), stderr))
+            TRANSCRIPT.extend([stderr, repr(response), trailing.decode(errors="replace")])
+            _record(stderr, [response, {"createResourceResponse": {"outputProperties": warm}}])
+            assert status == 0
+            results.append((outputs_of(response), stderr))
     return results
 
 

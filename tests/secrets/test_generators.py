@@ -229,7 +229,7 @@ def test_every_kind_draws_only_from_os_urandom(kind: str, monkeypatch: pytest.Mo
 
     def generate_with_fixed_urandom(seed: int) -> str:
         stream = random.Random(1234)
-        monkeypatch.setattr("os.urandom", lambda n: stream.randbytes(n))
+        monkeypatch.setattr("os.urandom", stream.randbytes)
         random.seed(seed)
         value = kinds.generate(secret)
         monkeypatch.undo()
