@@ -1,0 +1,18 @@
+# The NixOps4 provider modules of this repository (`modules.nixops4Provider.<name>`).
+#
+# `packagesFor` maps a system (NixOps4's `resourceProviderSystem`) to this repository's packages
+# for that system. It is called only when NixOps4 needs a provider's executable, so the modules
+# also evaluate where nothing can be built (documentation, evaluation tests).
+#
+# To add a provider: write ./<name>.nix like the others, list it here, add it to
+# `nixops4_providers.PROVIDERS` and run `python -m nixops4_protocol.nixgen --write`, which creates
+# ./<name>/resource-types.nix.
+{ packagesFor }:
+let
+  provider = file: import file { inherit packagesFor; };
+in
+{
+  dns = provider ./dns.nix;
+  postgresql = provider ./postgresql.nix;
+  secrets = provider ./secrets.nix;
+}
