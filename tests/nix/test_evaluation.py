@@ -116,7 +116,7 @@ def test_example_provider_inputs_match_models(example_module: str) -> None:
 def test_undeclared_input_is_an_evaluation_error(example_module: str) -> None:
     """An input the model does not know never reaches the provider: NixOps4's eval rejects it."""
     declared = {"file": {"path": "a", "contents": "b", "colour": "red"}}
-    with pytest.raises(AssertionError, match="inputs.colour' does not exist"):
+    with pytest.raises(AssertionError, match=r"inputs\.colour' does not exist"):
         inputs_sent(example_module, declared)
 
 
