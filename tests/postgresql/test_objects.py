@@ -1,0 +1,256 @@
+"""The `database`, `schema`, `extension` and `grant` resources against the real server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from nixops4_protocol.testing import error_of, outputs_of
+
+from tests.postgresql.helpers import create, create_error, destroy, update
+from tests.support.postgres import PostgresServer
+
+
+def database_inputs(connection: dict[str, Any], name: str, **overrides: Any) -> dict[str, Any]:
+    """Every input of `database`."""
+    inputs: dict[str, Any] = {
+        "connection": connection, "adopt": False, "name": name, "owner": None, "template": None,
+        "encoding": None, "locale": None, "connectionLimit": -1, "allowConnections": True,
+        "isTemplate": False, "reassignOwned": False, "destroyPolicy": "refuse",
+    }  # fmt: skip
+    inputs.update(overrides)
+    return inputs
+
+
+def schema_inputs(connection: dict[str, Any], name: str, **overrides: Any) -> dict[str, Any]:
+    """Every input of `schema`."""
+    inputs = {"connection": connection, "adopt": False, "name": name, "owner": None,
+              "destroyPolicy": "refuse", "cascade": False}  # fmt: skip
+    inputs.update(overrides)
+    return inputs
+
+
+def extension_inputs(connection: dict[str, Any], name: str, **overrides: Any) -> dict[str, Any]:
+    """Every input of `extension`."""
+    inputs = {"connection": connection, "adopt": False, "name": name, "version": None,
+              "schema": None, "cascade": False}  # fmt: skip
+    inputs.update(overrides)
+    return inputs
+
+
+def grant_inputs(connection: dict[str, Any], role: str, **overrides: Any) -> dict[str, Any]:
+    """Every input of `grant`."""
+    inputs = {"connection": connection, "role": role, "objectType": "table", "schema": "public",
+              "privileges": [], "defaultPrivilegesFor": []}  # fmt: skip
+    inputs.update(overrides)
+    return inputs
+
+
+def role(connection: dict[str, Any], name: str) -> None:
+    """Ensure a plain role exists (through the role resource)."""
+    from tests.postgresql.test_role import role_inputs
+
+    create("role", role_inputs(connection, name))
+
+
+def one(server: PostgresServer, query: str, *params: Any, database: str = "postgres") -> Any:
+    """The first column of the first row of a query."""
+    with server.connect(database) as conn:
+        row = conn.execute(query, params).fetchone()
+    return None if row is None else row[0]
+
+
+def test_database_lifecycle(postgres_server: PostgresServer, connection: dict[str, Any]) -> None:
+    """Create, converge, update every mutable field, refuse immutable ones, destroy by policy."""
+    role(connection, "db_owner_a")
+    role(connection, "db_owner_b")
+    inputs = database_inputs(connection, "app_db", owner="db_owner_a", encoding="UTF8",
+                             locale="C.UTF-8", template="template0")  # fmt: skip
+    outputs = create("database", inputs)
+    assert outputs == create("database", inputs)
+    assert outputs["oid"] == one(
+        postgres_server, "SELECT oid FROM pg_database WHERE datname = 'app_db'"
+    )
+    with postgres_server.connect("app_db") as conn:
+        conn.execute("CREATE TABLE t (id int)")
+        conn.execute("ALTER TABLE t OWNER TO db_owner_a")
+    changed = {**inputs, "owner": "db_owner_b", "connectionLimit": 7, "allowConnections": True,
+               "isTemplate": True, "reassignOwned": True}  # fmt: skip
+    assert outputs_of(update("database", changed, inputs, outputs)) == outputs
+    row = one(postgres_server, "SELECT ARRAY[pg_get_userbyid(datdba)::text, datconnlimit::text,"
+              " datistemplate::text] FROM pg_database WHERE datname = 'app_db'")  # fmt: skip
+    assert row == ["db_owner_b", "7", "true"]
+    assert one(postgres_server, "SELECT tableowner::text FROM pg_tables WHERE tablename = 't'",
+               database="app_db") == "db_owner_b"  # fmt: skip
+    message = error_of(update("database", {**changed, "encoding": "LATIN1"}, changed, outputs))
+    assert "`encoding` cannot be changed in place" in message
+    message = create_error("database", {**changed, "locale": "C"})
+    assert "`locale` cannot be changed in place" in message
+    assert "refusing to drop" in error_of(destroy("database", changed))
+    assert destroy("database", {**changed, "destroyPolicy": "keep"}) == {
+        "destroyResourceResponse": {}
+    }
+    with postgres_server.connect("app_db"):
+        assert destroy("database", {**changed, "destroyPolicy": "drop"}) == {
+            "destroyResourceResponse": {}
+        }
+    assert one(postgres_server, "SELECT 1 FROM pg_database WHERE datname = 'app_db'") is None
+    assert destroy("database", {**changed, "destroyPolicy": "drop"}) == {
+        "destroyResourceResponse": {}
+    }
+
+
+def test_foreign_database_needs_adopt(
+    postgres_server: PostgresServer, connection: dict[str, Any]
+) -> None:
+    """An existing database that differs and lacks our marker is only converged with `adopt`."""
+    with postgres_server.connect() as conn:
+        conn.execute("CREATE DATABASE foreign_db CONNECTION LIMIT 3")
+    assert "not created by nixops4-postgresql" in create_error(
+        "database", database_inputs(connection, "foreign_db")
+    )
+    create("database", database_inputs(connection, "foreign_db", adopt=True))
+    assert (
+        one(postgres_server, "SELECT datconnlimit FROM pg_database WHERE datname = 'foreign_db'")
+        == -1
+    )
+
+
+HOSTILE = [
+    'quo"te',
+    "semi;colon",
+    "x'; DROP ROLE postgres; --",
+    'a"; DROP DATABASE postgres; --',
+    "ünïcødé-名前",
+    "é" * 31 + "x",
+    "Mixed Case And Spaces",
+]
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_names_are_used_verbatim(
+    postgres_server: PostgresServer, connection: dict[str, Any], name: str
+) -> None:
+    """Names with quotes, semicolons and unicode become exactly that object; nothing is injected."""
+    create(
+        "role",
+        __import__("tests.postgresql.test_role", fromlist=["x"]).role_inputs(connection, name),
+    )
+    create("database", database_inputs(connection, name, owner=name, destroyPolicy="drop"))
+    create("schema", schema_inputs(connection, name, owner=name, destroyPolicy="drop"))
+    assert one(postgres_server, "SELECT rolname FROM pg_roles WHERE rolname = %s", name) == name
+    assert one(postgres_server, "SELECT datname FROM pg_database WHERE datname = %s", name) == name
+    assert one(postgres_server, "SELECT nspname FROM pg_namespace WHERE nspname = %s", name) == name
+    assert one(postgres_server, "SELECT count(*) FROM pg_roles WHERE rolname = 'postgres'") == 1
+    assert one(postgres_server, "SELECT count(*) FROM pg_database WHERE datname = 'postgres'") == 1
+    assert destroy("schema", schema_inputs(connection, name, destroyPolicy="drop")) == {
+        "destroyResourceResponse": {}
+    }
+    assert destroy("database", database_inputs(connection, name, destroyPolicy="drop")) == {
+        "destroyResourceResponse": {}
+    }
+
+
+def test_too_long_and_nul_names_are_refused(connection: dict[str, Any]) -> None:
+    """A name over 63 bytes (the server would truncate it) or with NUL is refused before any SQL."""
+    message = create_error("database", database_inputs(connection, "é" * 32))
+    assert "at most 63 bytes" in message and "64 bytes" in message
+    assert "NUL" in create_error("schema", schema_inputs(connection, "a\x00b"))
+    assert "must not be empty" in create_error("schema", schema_inputs(connection, ""))
+    assert "63 bytes" in create_error(
+        "role",
+        __import__("tests.postgresql.test_role", fromlist=["x"]).role_inputs(connection, "r" * 64),
+    )
+
+
+def test_schema_lifecycle(postgres_server: PostgresServer, connection: dict[str, Any]) -> None:
+    """A schema is created, its owner converged, and dropped only as its policy says."""
+    role(connection, "schema_owner")
+    inputs = schema_inputs(connection, "app")
+    outputs = create("schema", inputs)
+    changed = {**inputs, "owner": "schema_owner"}
+    assert outputs_of(update("schema", changed, inputs, outputs)) == outputs
+    assert one(postgres_server, "SELECT pg_get_userbyid(nspowner)::text FROM pg_namespace"
+               " WHERE nspname = 'app'") == "schema_owner"  # fmt: skip
+    assert "`name` cannot be changed" in error_of(
+        update("schema", {**changed, "name": "b"}, changed, outputs)
+    )
+    with postgres_server.connect() as conn:
+        conn.execute("CREATE TABLE app.keep_me (id int)")
+    assert "refusing to drop" in error_of(destroy("schema", changed))
+    message = error_of(destroy("schema", {**changed, "destroyPolicy": "drop"}))
+    assert "other objects depend on it" in message and "cascade = true" in message
+    assert destroy("schema", {**changed, "destroyPolicy": "drop", "cascade": True}) == {
+        "destroyResourceResponse": {}
+    }
+    assert one(postgres_server, "SELECT 1 FROM pg_namespace WHERE nspname = 'app'") is None
+
+
+def test_extension_lifecycle(postgres_server: PostgresServer, connection: dict[str, Any]) -> None:
+    """An extension is installed at a version, updated, moved, cascaded and dropped."""
+    create("schema", schema_inputs(connection, "ext"))
+    inputs = extension_inputs(connection, "hstore", version="1.7")
+    outputs = create("extension", inputs)
+    assert (outputs["version"], outputs["schema"]) == ("1.7", "public")
+    changed = {**inputs, "version": "1.8", "schema": "ext"}
+    new = outputs_of(update("extension", changed, inputs, outputs))
+    assert (new["version"], new["schema"], new["oid"]) == ("1.8", "ext", outputs["oid"])
+    assert create("extension", changed) == new
+    assert "no version '9.9'" in create_error("extension", {**changed, "version": "9.9"})
+    assert "not available" in create_error("extension", extension_inputs(connection, "no_such_ext"))
+    earth = extension_inputs(connection, "earthdistance", cascade=True)
+    create("extension", earth)
+    assert one(postgres_server, "SELECT extname FROM pg_extension WHERE extname = 'cube'") == "cube"
+    assert destroy("extension", earth) == {"destroyResourceResponse": {}}
+    assert destroy("extension", changed) == {"destroyResourceResponse": {}}
+    assert one(postgres_server, "SELECT 1 FROM pg_extension WHERE extname = 'hstore'") is None
+
+
+def _table_privileges(server: PostgresServer, role_name: str, table: str) -> list[str]:
+    return sorted(
+        one(server, "SELECT array_agg(privilege_type::text) FROM information_schema.role_table_grants"
+            " WHERE grantee = %s AND table_name = %s", role_name, table) or []
+    )  # fmt: skip
+
+
+def test_grants_are_authoritative(
+    postgres_server: PostgresServer, connection: dict[str, Any]
+) -> None:
+    """Declared privileges are granted, undeclared ones revoked, defaults cover future tables."""
+    role(connection, "reader")
+    with postgres_server.connect() as conn:
+        conn.execute("CREATE SCHEMA data")
+        conn.execute("CREATE TABLE data.a (id int)")
+        conn.execute("CREATE TABLE data.b (id int)")
+        conn.execute("GRANT DELETE ON data.b TO reader")
+    inputs = grant_inputs(connection, "reader", schema="data", privileges=["SELECT", "insert"],
+                          defaultPrivilegesFor=["postgres"])  # fmt: skip
+    create("grant", inputs)
+    assert _table_privileges(postgres_server, "reader", "a") == ["INSERT", "SELECT"]
+    assert _table_privileges(postgres_server, "reader", "b") == ["INSERT", "SELECT"]
+    with postgres_server.connect() as conn:
+        conn.execute("CREATE TABLE data.c (id int)")
+    assert _table_privileges(postgres_server, "reader", "c") == ["INSERT", "SELECT"]
+    schema_grant = grant_inputs(
+        connection, "reader", objectType="schema", schema="data", privileges=["USAGE"]
+    )
+    create("grant", schema_grant)
+    db_grant = grant_inputs(
+        connection, "reader", objectType="database", schema=None, privileges=["ALL"]
+    )
+    create("grant", db_grant)
+    assert one(postgres_server, "SELECT has_database_privilege('reader', 'postgres', 'TEMPORARY')")
+    assert one(postgres_server, "SELECT has_schema_privilege('reader', 'data', 'USAGE')")
+    narrowed = {**inputs, "privileges": ["SELECT"], "defaultPrivilegesFor": []}
+    assert outputs_of(update("grant", narrowed, inputs, {})) == {}
+    for table in "abc":
+        assert _table_privileges(postgres_server, "reader", table) == ["SELECT"]
+    assert one(postgres_server, "SELECT count(*) FROM pg_default_acl") == 0
+    assert "not a privilege of a table" in create_error(
+        "grant", {**inputs, "privileges": ["USAGE"]}
+    )
+    assert "does not exist" in create_error("grant", {**inputs, "role": "nobody"})
+    for resource in (narrowed, schema_grant, db_grant):
+        assert destroy("grant", resource) == {"destroyResourceResponse": {}}
+    assert _table_privileges(postgres_server, "reader", "a") == []
+    assert not one(postgres_server, "SELECT has_schema_privilege('reader', 'data', 'USAGE')")
