@@ -111,13 +111,17 @@ class DnsServer:
         return dns.query.tcp(request, self.host, port=self.port, timeout=5)
 
     def rrset(self, name: str, rdtype: str) -> tuple[int, set[str]] | None:
-        """The TTL and values (presentation format) the server holds at `name`, or None."""
+        """The TTL and values (presentation format) the server holds at `name`, or None.
+
+        NS records below the apex (a delegation) come back in the authority section.
+        """
         import dns.name
         import dns.rdatatype
 
         owner = dns.name.from_text(name)
         wanted = dns.rdatatype.from_text(rdtype)
-        for rrset in self.query(name, rdtype).answer:
+        response = self.query(name, rdtype)
+        for rrset in response.answer + response.authority:
             if rrset.name == owner and rrset.rdtype == wanted:
                 return rrset.ttl, {rdata.to_text() for rdata in rrset}
         return None

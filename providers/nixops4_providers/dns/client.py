@@ -103,6 +103,9 @@ class DnsClient:
                 hint=f"The server may not serve zone {zone.to_text()}. {error.hint}",
             )
         if not response.flags & dns.flags.AA:
+            for rrset in response.authority:  # NS records below the apex are a delegation
+                if rrset.name == name and rrset.rdtype == rdtype == dns.rdatatype.NS:
+                    return Observed(frozenset(rrset), rrset.ttl)
             raise ResourceError(
                 f"{where.server} is not authoritative for {name.to_text()}",
                 hint=f"Point `server.address` at the primary of zone {zone.to_text()}; if the "

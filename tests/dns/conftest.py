@@ -1,0 +1,126 @@
+"""Driving `nixops4-dns` as nixops4 does, against the real Knot server of the session."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from nixops4_protocol.testing import TRANSCRIPT, Run, leaked, run_requests
+
+from tests.support.dns_server import DnsServer
+
+PROVIDER = [sys.executable, "-m", "nixops4_providers.dns"]
+
+
+@dataclass
+class Dns:
+    """Builds record inputs and sends create/update/destroy requests to fresh provider processes."""
+
+    server: DnsServer
+
+    def inputs(
+        self,
+        name: str,
+        rdtype: str,
+        values: list[str],
+        *,
+        ttl: int = 300,
+        zone: str | None = None,
+        adopt: bool = False,
+        **server: Any,
+    ) -> dict[str, Any]:
+        """The inputs of a record, every option present as Nix sends them."""
+        return {
+            "server": self.server.server_inputs(**server),
+            "zone": zone or self.server.zone,
+            "name": name,
+            "type": rdtype,
+            "ttl": ttl,
+            "values": values,
+            "adopt": adopt,
+        }
+
+    @staticmethod
+    def create_request(inputs: dict[str, Any], *, stateful: bool = True) -> dict[str, Any]:
+        """A createResourceRequest."""
+        return {
+            "createResourceRequest": {
+                "type": "record",
+                "inputProperties": inputs,
+                "isStateful": stateful,
+            }
+        }
+
+    @staticmethod
+    def update_request(
+        previous: dict[str, Any], outputs: dict[str, Any] | None, inputs: dict[str, Any]
+    ) -> dict[str, Any]:
+        """An updateResourceRequest from `previous` inputs (and outputs) to `inputs`."""
+        resource: dict[str, Any] = {"type": "record", "inputProperties": previous}
+        if outputs is not None:
+            resource["outputProperties"] = outputs
+        return {"updateResourceRequest": {"resource": resource, "inputProperties": inputs}}
+
+    @staticmethod
+    def destroy_request(previous: dict[str, Any], outputs: dict[str, Any] | None) -> dict[str, Any]:
+        """A destroyResourceRequest for a record applied with `previous` inputs."""
+        resource: dict[str, Any] = {"type": "record", "inputProperties": previous}
+        if outputs is not None:
+            resource["outputProperties"] = outputs
+        return {"destroyResourceRequest": {"resource": resource}}
+
+    def run(self, *requests: dict[str, Any]) -> Run:
+        """Send the requests to one provider process."""
+        run = run_requests(PROVIDER, requests)
+        assert run.exit_status == 0, run.stderr
+        return run
+
+    def create(self, inputs: dict[str, Any], *, stateful: bool = True) -> dict[str, Any]:
+        """Create in a fresh process; return the response."""
+        return self.run(self.create_request(inputs, stateful=stateful)).response
+
+    def update(
+        self, previous: dict[str, Any], outputs: dict[str, Any] | None, inputs: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Update in a fresh process; return the response."""
+        return self.run(self.update_request(previous, outputs, inputs)).response
+
+    def destroy(self, previous: dict[str, Any], outputs: dict[str, Any] | None) -> dict[str, Any]:
+        """Destroy in a fresh process; return the response."""
+        return self.run(self.destroy_request(previous, outputs)).response
+
+    def fqdn(self, name: str, zone: str | None = None) -> str:
+        """The absolute form of a zone-relative name."""
+        return f"{name}.{zone or self.server.zone}."
+
+    def serial(self, zone: str | None = None) -> int:
+        """The zone's SOA serial, which the server bumps once per applied UPDATE."""
+        answer = self.server.rrset(f"{zone or self.server.zone}.", "SOA")
+        assert answer is not None
+        return int(next(iter(answer[1])).split()[2])
+
+
+@pytest.fixture
+def dns(dns_server: DnsServer) -> Dns:
+    """A driver for the provider against the session's server."""
+    return Dns(dns_server)
+
+
+@pytest.fixture
+def name() -> str:
+    """A fresh owner name, so tests never see each other's records."""
+    return f"t-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_in_output(dns_server: DnsServer) -> Iterator[None]:
+    """After each test, no captured provider output may contain either TSIG secret."""
+    start = len(TRANSCRIPT)
+    yield
+    captured = TRANSCRIPT[start:]
+    for secret in (dns_server.key.secret, dns_server.other_key.secret):
+        assert not leaked(secret, captured), "a TSIG secret appeared in provider output"
