@@ -154,7 +154,8 @@ def test_hostile_names_are_used_verbatim(
 def test_too_long_and_nul_names_are_refused(connection: dict[str, Any]) -> None:
     """A name over 63 bytes (the server would truncate it) or with NUL is refused before any SQL."""
     message = create_error("database", database_inputs(connection, "é" * 32))
-    assert "at most 63 bytes" in message and "64 bytes" in message
+    assert "at most 63 bytes" in message
+    assert "64 bytes" in message
     assert "NUL" in create_error("schema", schema_inputs(connection, "a\x00b"))
     assert "must not be empty" in create_error("schema", schema_inputs(connection, ""))
     assert "63 bytes" in create_error(
@@ -179,7 +180,8 @@ def test_schema_lifecycle(postgres_server: PostgresServer, connection: dict[str,
         conn.execute("CREATE TABLE app.keep_me (id int)")
     assert "refusing to drop" in error_of(destroy("schema", changed))
     message = error_of(destroy("schema", {**changed, "destroyPolicy": "drop"}))
-    assert "other objects depend on it" in message and "cascade = true" in message
+    assert "other objects depend on it" in message
+    assert "cascade = true" in message
     assert destroy("schema", {**changed, "destroyPolicy": "drop", "cascade": True}) == {
         "destroyResourceResponse": {}
     }

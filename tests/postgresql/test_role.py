@@ -52,7 +52,7 @@ def role_row(server: PostgresServer, name: str) -> dict[str, Any] | None:
     from psycopg.rows import dict_row
 
     with server.connect() as conn, conn.cursor(row_factory=dict_row) as cursor:
-        return cursor.execute(
+        row: dict[str, Any] | None = cursor.execute(
             "SELECT rolcanlogin, rolcreatedb, rolinherit, rolconnlimit, rolvaliduntil::text AS until,"
             " shobj_description(oid, 'pg_authid') AS comment,"
             " ARRAY(SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid"
@@ -62,6 +62,7 @@ def role_row(server: PostgresServer, name: str) -> dict[str, Any] | None:
             " FROM pg_roles r WHERE rolname = %s",
             (name,),
         ).fetchone()
+    return row
 
 
 def test_create_through_the_executable_then_log_in(

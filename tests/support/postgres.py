@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,13 @@ def _as_postgres_user() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """Start a real PostgreSQL server with SCRAM authentication for the whole test session."""
+    with running_postgres() as server:
+        yield server
+
+
+@contextmanager
+def running_postgres() -> Iterator[PostgresServer]:
+    """Start a throwaway PostgreSQL server with SCRAM authentication; stop and remove it on exit."""
     bindir = _postgres_bin()
     directory = Path(tempfile.mkdtemp(prefix="nixops4-pg-", dir="/tmp"))
     directory.chmod(0o755)

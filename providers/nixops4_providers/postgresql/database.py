@@ -128,7 +128,7 @@ def _differences(inputs: DatabaseInputs, found: dict[str, Any], owner: str) -> d
         "allow_connections": inputs.allow_connections,
         "is_template": inputs.is_template,
     }
-    changes = {key: value for key, value in wanted.items() if found[key] != value}
+    changes: dict[str, Any] = {key: value for key, value in wanted.items() if found[key] != value}
     if found["owner"] != owner:
         changes["owner"] = owner
     return changes

@@ -150,7 +150,7 @@ def _read_role(conn: psycopg.Connection[Any], name: str) -> dict[str, Any] | Non
     from psycopg.rows import dict_row
 
     with conn.cursor(row_factory=dict_row) as cursor:
-        row = cursor.execute(
+        row: dict[str, Any] | None = cursor.execute(
             """
             SELECT r.oid, r.rolsuper AS superuser, r.rolcreatedb AS createdb,
                    r.rolcreaterole AS createrole, r.rolinherit AS inherit, r.rolcanlogin AS login,
@@ -193,9 +193,10 @@ def _attribute_clauses(
             clauses.append(sql.SQL(flag.upper() if wanted else "NO" + flag.upper()))
     if found is None or found["connection_limit"] != inputs.connection_limit:
         clauses.append(sql.SQL("CONNECTION LIMIT {}").format(sql.Literal(inputs.connection_limit)))
-    if found is None or not _valid_until_matches(conn, found["valid_until"], inputs.valid_until):
-        if found is not None or inputs.valid_until is not None:
-            clauses.append(
+    if (found is not None or inputs.valid_until is not None) and (
+        found is None or not _valid_until_matches(conn, found["valid_until"], inputs.valid_until)
+    ):
+        clauses.append(
                 sql.SQL("VALID UNTIL {}").format(sql.Literal(inputs.valid_until or "infinity"))
             )
     return clauses

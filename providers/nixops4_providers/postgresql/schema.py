@@ -71,33 +71,36 @@ class Schema(Resource[SchemaInputs, ObjectOutputs]):
         what = f"schema {inputs.name!r}"
         owner = inputs.owner or inputs.connection.user
         name = sql.Identifier(inputs.name)
-        with open_connection(inputs.connection) as conn, sql_errors(f"cannot converge {what}"):
-            with conn.transaction():
-                found = _read(conn, inputs.name)
-                if found is None:
+        with (
+            open_connection(inputs.connection) as conn,
+            sql_errors(f"cannot converge {what}"),
+            conn.transaction(),
+        ):
+            found = _read(conn, inputs.name)
+            if found is None:
+                conn.execute(
+                    sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(
+                        name, sql.Identifier(owner)
+                    )
+                )
+                ctx.log.info("created schema", owner=owner)
+            else:
+                check_adoptable(
+                    what,
+                    comment=found[2],
+                    matches=found[1] == owner,
+                    adopt=inputs.adopt,
+                    differences=f"owner is {found[1]!r}, not {owner!r}",
+                )
+                if found[1] != owner:
                     conn.execute(
-                        sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(
+                        sql.SQL("ALTER SCHEMA {} OWNER TO {}").format(
                             name, sql.Identifier(owner)
                         )
                     )
-                    ctx.log.info("created schema", owner=owner)
-                else:
-                    check_adoptable(
-                        what,
-                        comment=found[2],
-                        matches=found[1] == owner,
-                        adopt=inputs.adopt,
-                        differences=f"owner is {found[1]!r}, not {owner!r}",
-                    )
-                    if found[1] != owner:
-                        conn.execute(
-                            sql.SQL("ALTER SCHEMA {} OWNER TO {}").format(
-                                name, sql.Identifier(owner)
-                            )
-                        )
-                        ctx.log.info("changed schema owner", owner=owner)
-                set_comment(conn, "SCHEMA", inputs.name, found[2] if found else None)
-                current = _read(conn, inputs.name)
+                    ctx.log.info("changed schema owner", owner=owner)
+            set_comment(conn, "SCHEMA", inputs.name, found[2] if found else None)
+            current = _read(conn, inputs.name)
         assert current is not None
         return ObjectOutputs(oid=current[0], name=inputs.name)
 
