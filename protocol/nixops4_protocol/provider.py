@@ -105,7 +105,9 @@ class Provider:
         """Answer one request line (JSON text) with one response message."""
         try:
             message = json.loads(line)
-        except (ValueError, UnicodeDecodeError) as error:
+        except RecursionError:
+            return error_response("the request line is nested too deeply to parse")
+        except ValueError as error:  # includes UnicodeDecodeError
             return error_response(
                 f"could not parse the request line as JSON: {error}; "
                 "each request must be one JSON object on one line"

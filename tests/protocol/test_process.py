@@ -36,6 +36,8 @@ def test_every_bad_request_gets_one_error_and_the_process_keeps_serving(tmp_path
     """Malformed and invalid requests each get one errorResponse; a good request still works."""
     bad: list[tuple[dict[str, Any] | bytes, str]] = [
         (b"{not json", "could not parse the request line as JSON"),
+        (b"\xff\xfe{}", "could not parse the request line as JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
         (b"[1, 2]", "exactly one key"),
         (b'"a string"', "exactly one key"),
         ({"deleteResourceRequest": {}}, "unknown request kind `deleteResourceRequest`"),
