@@ -99,12 +99,18 @@ class Provider:
             if line is None:
                 return 0
             if line.strip():
-                channel.write(self.handle_line(line))
+                response = self.handle_line(line)
+                try:
+                    channel.write(response)
+                except (TypeError, ValueError) as error:
+                    channel.write(
+                        error_response(f"internal error: the response is not JSON: {error}")
+                    )
 
     def handle_line(self, line: bytes) -> dict[str, Any]:
         """Answer one request line (JSON text) with one response message."""
         try:
-            message = json.loads(line)
+            message = json.loads(line, parse_constant=_reject_constant)
         except RecursionError:
             return error_response("the request line is nested too deeply to parse")
         except ValueError as error:  # includes UnicodeDecodeError
@@ -152,6 +158,11 @@ class Provider:
         if type_name not in self._instances:
             self._instances[type_name] = self.resource_class(type_name)()
         return self._instances[type_name]
+
+
+def _reject_constant(name: str) -> Any:
+    """Refuse NaN and Infinity, which Python's json accepts but JSON (and nixops4) does not."""
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def _peek_type(body: Any) -> Any:

@@ -38,6 +38,10 @@ def test_every_bad_request_gets_one_error_and_the_process_keeps_serving(tmp_path
         (b"{not json", "could not parse the request line as JSON"),
         (b"\xff\xfe{}", "could not parse the request line as JSON"),
         (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (
+            b'{"createResourceRequest":{"type":"memo","inputProperties":{"initialize_with":NaN},"isStateful":true}}',
+            "NaN is not valid JSON",
+        ),
         (b"[1, 2]", "exactly one key"),
         (b'"a string"', "exactly one key"),
         ({"deleteResourceRequest": {}}, "unknown request kind `deleteResourceRequest`"),
