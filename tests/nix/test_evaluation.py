@@ -125,3 +125,26 @@ def test_wrong_input_type_is_an_evaluation_error(example_module: str) -> None:
     declared = {"file": {"path": "a", "contents": "b", "mode": "rw"}}
     with pytest.raises(AssertionError, match="is not of type `signed integer'"):
         inputs_sent(example_module, declared)
+
+
+def test_example_deployment_inputs_match_models() -> None:
+    """The example deployment evaluates, wires outputs into inputs, and every input validates."""
+    outputs = {"appPassword": {"path": "/run/app-db-password"}, "appRole": {"name": "app"}}
+    members = nix_eval(
+        REPOSITORY / "tests/nix/example-deployment.nix",
+        "--argstr",
+        "outputValues",
+        json.dumps(outputs),
+        env=source_overrides(),
+    )
+    providers = nixgen.load_providers(PROVIDERS)[0]
+    types = {"role": "postgresql", "database": "postgresql", "secret": "secrets", "record": "dns"}
+    assert members["appRole"]["inputs"]["passwordFile"] == "/run/app-db-password"
+    assert members["appDatabase"]["inputs"]["owner"] == "app"
+    assert members["appPassword"]["state"] == ["state"]
+    for name, member in members.items():
+        if member["type"] == "state_file":
+            continue
+        model = providers[types[member["type"]]].resource_class(member["type"]).inputs_model
+        accepted = model.model_validate(member["inputs"])
+        assert accepted.model_dump(mode="json", by_alias=True) == member["inputs"], name

@@ -1,0 +1,2 @@
+# See nix/default.nix.
+import ./nix

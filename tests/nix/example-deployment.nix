@@ -1,0 +1,42 @@
+# The inputs NixOps4 would send for each resource of the example deployment
+# (nix/deployment/example.nix), evaluated by NixOps4's `mkRoot` / `rootFunction` with the outputs
+# of earlier resources injected as nixops4 does: `{ <member> = { type; state; inputs; }; }`.
+{
+  outputValues,
+  sources ? import ../../npins,
+}:
+let
+  lib = import (sources.nixpkgs.outPath + "/lib");
+  nixops4Lib = import (sources.nixops4.outPath + "/nix/lib/lib.nix") {
+    inherit lib;
+    self = throw "example-deployment.nix: the nixops4 flake is not available";
+    selfWithSystem = throw "example-deployment.nix: the nixops4 flake is not available";
+  };
+  mkDeployment = import ../../nix/deployment {
+    inherit nixops4Lib;
+    providerModules = import ../../nix/providers {
+      packagesFor = throw "example-deployment.nix: no provider executables";
+    };
+    localProvider = import (sources.nixops4.outPath + "/nix/providers/local.nix") {
+      withSystem = throw "example-deployment.nix: no provider executables";
+    };
+  };
+  root = mkDeployment [
+    (import ../../nix/deployment/example.nix {
+      dns = {
+        address = "192.0.2.53";
+        keyName = "deployer";
+        secretFile = "/etc/tsig-secret";
+      };
+      zone = "example.test";
+      databaseAddress = "192.0.2.10";
+    })
+  ];
+  exported = root.rootFunction {
+    resourceProviderSystem = builtins.currentSystem;
+    outputValues = builtins.fromJSON outputValues;
+  };
+in
+builtins.mapAttrs (_: member: {
+  inherit (member.resource) type state inputs;
+}) exported.members
