@@ -73,9 +73,9 @@ class Dns:
             resource["outputProperties"] = outputs
         return {"destroyResourceRequest": {"resource": resource}}
 
-    def run(self, *requests: dict[str, Any]) -> Run:
+    def run(self, *requests: dict[str, Any], env: dict[str, str] | None = None) -> Run:
         """Send the requests to one provider process."""
-        run = run_requests(PROVIDER, requests)
+        run = run_requests(PROVIDER, requests, env=env)
         assert run.exit_status == 0, run.stderr
         return run
 

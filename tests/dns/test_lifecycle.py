@@ -67,9 +67,7 @@ def test_value_change_is_one_atomic_update(dns: Dns, name: str) -> None:
     outputs = outputs_of(dns.create(inputs))
     serial = dns.serial()
     changed = dict(inputs, values=["5 mail3"], ttl=60)
-    assert outputs_of(dns.update(inputs, outputs, changed))["values"] == [
-        "5 mail3.example.test."
-    ]
+    assert outputs_of(dns.update(inputs, outputs, changed))["values"] == ["5 mail3.example.test."]
     assert dns.serial() == serial + 1
     assert dns.server.rrset(dns.fqdn(name), "MX") == (60, {"5 mail3.example.test."})
 

@@ -16,7 +16,7 @@ CASES = [
     ("CNAME", ["target"], {"target.example.test."}),
     ("MX", ["10 mail", "20 mx.example.net."], {"10 mail.example.test.", "20 mx.example.net."}),
     ("TXT", ['"v=spf1 -all"', '"two" "strings"'], {'"v=spf1 -all"', '"two" "strings"'}),
-    ("TXT", ["plain text, with \"quotes\""], {'"plain text, with \\"quotes\\""'}),
+    ("TXT", ['plain text, with "quotes"'], {'"plain text, with \\"quotes\\""'}),
     ("SRV", ["0 5 5060 sip.example.net."], {"0 5 5060 sip.example.net."}),
     ("NS", ["ns1.example.net.", "ns2.example.net."], {"ns1.example.net.", "ns2.example.net."}),
     ("PTR", ["host.example.net."], {"host.example.net."}),

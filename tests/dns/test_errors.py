@@ -1,0 +1,175 @@
+"""Failures users cause: wrong keys, unknown zones, unreachable servers, hostile inputs."""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from nixops4_protocol.testing import TRANSCRIPT, error_of, leaked, outputs_of
+
+from tests.dns.conftest import Dns
+from tests.support.servers import free_port
+
+pytestmark = pytest.mark.dns
+
+
+@pytest.fixture
+def wrong_secret_file(tmp_path: Path) -> Path:
+    """A file holding a valid base64 secret the server does not know."""
+    path = tmp_path / "wrong.secret"
+    path.write_text(base64.b64encode(os.urandom(32)).decode() + "\n", encoding="utf-8")
+    return path
+
+
+def test_wrong_secret_is_badsig(dns: Dns, name: str, wrong_secret_file: Path) -> None:
+    """A secret that does not match the server's is reported as BADSIG, with what to check."""
+    inputs = dns.inputs(name, "A", ["192.0.2.1"], secretFile=str(wrong_secret_file))
+    message = error_of(dns.create(inputs))
+    assert message.startswith(f"failed to create dns record {dns.fqdn(name)} A: ")
+    assert "rejected the TSIG signature (BADSIG)" in message
+    assert "`secretFile`" in message
+    assert dns.server.rrset(dns.fqdn(name), "A") is None
+
+
+def test_unknown_key_name_is_badkey(dns: Dns, name: str) -> None:
+    """A key name the server does not know is reported as BADKEY, naming the key."""
+    message = error_of(dns.create(dns.inputs(name, "A", ["192.0.2.1"], keyName="nobody")))
+    assert "does not accept TSIG key `nobody` with algorithm hmac-sha256 (BADKEY)" in message
+    assert "Check `keyName` and `keyAlgorithm`" in message
+
+
+def test_wrong_algorithm_is_badkey(dns: Dns, name: str) -> None:
+    """The right key with the wrong algorithm is refused the same way."""
+    inputs = dns.inputs(name, "A", ["192.0.2.1"], keyAlgorithm="hmac-sha512")
+    assert "(BADKEY)" in error_of(dns.create(inputs))
+
+
+def test_key_not_allowed_for_the_zone(dns: Dns, name: str) -> None:
+    """A key the server knows but whose ACL does not cover the zone changes nothing."""
+    other = dns.server.other_key
+    inputs = dns.inputs(
+        name, "A", ["192.0.2.1"], keyName=other.name, secretFile=str(other.secret_file)
+    )
+    message = error_of(dns.create(inputs))
+    assert "other-key" in message
+    assert "update zone `example.test.`" in message
+    assert dns.server.rrset(dns.fqdn(name), "A") is None
+
+
+def test_unknown_zone(dns: Dns, name: str) -> None:
+    """A zone the server does not serve is reported with a hint about the zone apex."""
+    message = error_of(dns.create(dns.inputs(name, "A", ["192.0.2.1"], zone="unknown.test")))
+    assert "not authoritative for zone `unknown.test.`" in message
+    assert "apex" in message
+
+
+def test_missing_or_malformed_secret_file(dns: Dns, name: str, tmp_path: Path) -> None:
+    """An unreadable or non-base64 secret file is named, without showing its contents."""
+    garbage = tmp_path / "garbage.secret"
+    garbage.write_text("not base64 at all!!\n", encoding="utf-8")
+    run = dns.run(
+        dns.create_request(dns.inputs(name, "A", ["192.0.2.1"], secretFile="/nonexistent/key")),
+        dns.create_request(dns.inputs(name, "A", ["192.0.2.1"], secretFile=str(garbage))),
+    )
+    missing, malformed = (error_of(r) for r in run.responses)
+    assert "cannot read TSIG `secretFile` file '/nonexistent/key'" in missing
+    assert "is not valid base64" in malformed
+    assert "not base64 at all" not in malformed
+
+
+def test_bind_key_file_is_accepted(dns: Dns, name: str, tmp_path: Path) -> None:
+    """A key file as `tsig-keygen` writes it works as `secretFile`."""
+    key_file = tmp_path / "ddns.key"
+    key_file.write_text(
+        f'key "ddns-key" {{\n\talgorithm hmac-sha256;\n\tsecret "{dns.server.key.secret}";\n}};\n',
+        encoding="utf-8",
+    )
+    outputs_of(dns.create(dns.inputs(name, "A", ["192.0.2.1"], secretFile=str(key_file))))
+    assert dns.server.rrset(dns.fqdn(name), "A") == (300, {"192.0.2.1"})
+
+
+@pytest.mark.parametrize("transport", ["tcp", "udp"])
+def test_closed_port_fails_fast(dns: Dns, name: str, transport: str) -> None:
+    """Nothing listens on the port: a clear error, well within the timeout."""
+    inputs = dns.inputs(name, "A", ["192.0.2.1"], port=free_port(), transport=transport, timeout=2)
+    started = time.monotonic()
+    message = error_of(dns.create(inputs))
+    assert time.monotonic() - started < 5
+    assert "refused" in message
+    assert "`server.address`, `server.port`" in message
+
+
+@pytest.fixture
+def silent_udp_port() -> Iterator[int]:
+    """A UDP port on 127.0.0.1 that receives but never answers."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+def test_silent_server_times_out_in_bounded_time(dns: Dns, name: str, silent_udp_port: int) -> None:
+    """A server that never answers gives up after `timeout` seconds and says so."""
+    inputs = dns.inputs(name, "A", ["192.0.2.1"], port=silent_udp_port, transport="udp", timeout=1)
+    started = time.monotonic()
+    message = error_of(dns.create(inputs))
+    assert time.monotonic() - started < 4
+    assert "no answer from the DNS server" in message
+    assert "within 1 s" in message
+    assert "may or may not have been applied" in message
+
+
+HOSTILE = [
+    ("name", "", "must not be empty"),
+    ("name", "a b", "must not contain whitespace"),
+    ("name", "a..b", "empty label"),
+    ("name", "x" * 64, "longer than 63 octets"),
+    ("name", ".".join(["x" * 60] * 5), "longer than 255 octets"),
+    ("name", "www.example.org.", "outside zone example.test."),
+    ("name", "a.*.b", "wildcard only as the leftmost label"),
+    ("zone", "", "must not be empty"),
+    ("zone", "*.example.test", "cannot be a wildcard"),
+    ("type", "BOGUS", "unknown record type 'BOGUS'"),
+    ("type", "ANY", "meta type"),
+    ("type", "SOA", "maintained by the server"),
+    ("ttl", -1, "greater than or equal to 0"),
+]
+
+
+def test_hostile_inputs_are_refused_naming_the_field(dns: Dns, name: str) -> None:
+    """Every malformed input is refused before anything is sent, naming the field."""
+    serial = dns.serial()
+    requests = [
+        dns.create_request(dict(dns.inputs(name, "A", ["192.0.2.1"]), **{field: value}))
+        for field, value, _ in HOSTILE
+    ]
+    requests.append(dns.create_request(dict(dns.inputs(name, "A", ["192.0.2.1"]), extra=1)))
+    run = dns.run(*requests)
+    for (field, _, expected), response in zip(HOSTILE, run.responses, strict=False):
+        message = error_of(response)
+        assert f"field `{field}`" in message, message
+        assert expected in message, message
+    assert "unknown field `extra`" in error_of(run.responses[-1])
+    assert dns.serial() == serial
+
+
+def test_outputs_and_logs_never_show_the_secret(
+    dns: Dns, name: str, wrong_secret_file: Path
+) -> None:
+    """The TSIG secrets appear in no response and no log line, even at debug level."""
+    debug = {**os.environ, "NIXOPS4_PROVIDER_LOG_LEVEL": "debug"}
+    inputs = dns.inputs(name, "TXT", ["hello"])
+    wrong = dns.inputs(name, "A", ["192.0.2.1"], secretFile=str(wrong_secret_file))
+    run = dns.run(dns.create_request(inputs), dns.create_request(wrong), env=debug)
+    outputs = outputs_of(run.responses[0])
+    assert set(outputs) == {"fqdn", "zone", "type", "ttl", "values"}
+    assert "BADSIG" in error_of(run.responses[1])
+    dns.run(dns.destroy_request(inputs, outputs), env=debug)
+    secrets = [dns.server.key.secret, wrong_secret_file.read_text(encoding="utf-8").strip()]
+    assert TRANSCRIPT
+    for secret in secrets:
+        assert leaked(secret) == []
