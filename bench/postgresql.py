@@ -32,7 +32,9 @@ _batch = itertools.count()
 
 
 def _psql() -> str:
-    found = shutil.which("psql") or next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/psql"))), None)
+    found = shutil.which("psql") or next(
+        iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/psql"))), None
+    )
     if found is None:
         raise SystemExit("psql not found; install postgresql-client")
     return str(found)
@@ -47,7 +49,9 @@ def role_request(server: PostgresServer, name: str, password_file: Path) -> byte
         "memberOf": [], "settings": {}, "passwordFile": str(password_file),
         "passwordIterations": 4096, "ownedObjects": "refuse", "reassignOwnedTo": None,
     }  # fmt: skip
-    request = {"createResourceRequest": {"type": "role", "inputProperties": inputs, "isStateful": False}}
+    request = {
+        "createResourceRequest": {"type": "role", "inputProperties": inputs, "isStateful": False}
+    }
     return json.dumps(request).encode() + b"\n"
 
 
@@ -68,10 +72,14 @@ def with_psql(server: PostgresServer, count: int, psql: str) -> None:
     batch = next(_batch)
     env = {**os.environ, "PGPASSWORD": server.password}
     for index in range(count):
-        text = sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-            sql.Identifier(f"bench_q{batch}_{index}"),
-            sql.Literal(scram_sha256_verifier("bench-password")),
-        ).as_string(None)
+        text = (
+            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}")
+            .format(
+                sql.Identifier(f"bench_q{batch}_{index}"),
+                sql.Literal(scram_sha256_verifier("bench-password")),
+            )
+            .as_string(None)
+        )
         subprocess.run(
             [psql, "-X", "-q", "-h", server.host, "-p", str(server.port), "-U", server.superuser,
              "-d", "postgres", "-c", text],

@@ -31,6 +31,16 @@ def connection(postgres_server: PostgresServer) -> dict[str, Any]:
     return postgres_server.connection_inputs()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_password_in_transcripts() -> Iterator[None]:
+    """After all tests, no provider process's stdout or stderr may contain a test password."""
+    from nixops4_protocol.testing import leaked
+
+    yield
+    for password in PASSWORDS:
+        assert leaked(password) == [], "a password appeared in a provider transcript"
+
+
 @pytest.fixture(autouse=True)
 def no_password_in_output(capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
     """Fail a test whose captured stdout or stderr contains any password the tests use."""

@@ -256,3 +256,35 @@ def test_grants_are_authoritative(
         assert destroy("grant", resource) == {"destroyResourceResponse": {}}
     assert _table_privileges(postgres_server, "reader", "a") == []
     assert not one(postgres_server, "SELECT has_schema_privilege('reader', 'data', 'USAGE')")
+
+
+def test_concurrent_grants_do_not_fail(
+    postgres_server: PostgresServer, connection: dict[str, Any]
+) -> None:
+    """Grants for many roles on one schema, applied in parallel processes, all succeed."""
+    import threading
+
+    from tests.postgresql.helpers import create_request, run_process
+
+    with postgres_server.connect() as conn:
+        conn.execute("CREATE SCHEMA busy")
+        conn.execute("CREATE TABLE busy.t (id int)")
+    names = [f"parallel_{i}" for i in range(6)]
+    for name in names:
+        role(connection, name)
+    results: list[dict[str, Any]] = []
+
+    def apply(name: str) -> None:
+        inputs = grant_inputs(
+            connection, name, objectType="schema", schema="busy", privileges=["USAGE"]
+        )
+        results.append(run_process([create_request("grant", inputs)]).response)
+
+    threads = [threading.Thread(target=apply, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [outputs_of(response) for response in results] == [{}] * len(names)
+    for name in names:
+        assert one(postgres_server, "SELECT has_schema_privilege(%s, 'busy', 'USAGE')", name)

@@ -197,8 +197,8 @@ def _attribute_clauses(
         found is None or not _valid_until_matches(conn, found["valid_until"], inputs.valid_until)
     ):
         clauses.append(
-                sql.SQL("VALID UNTIL {}").format(sql.Literal(inputs.valid_until or "infinity"))
-            )
+            sql.SQL("VALID UNTIL {}").format(sql.Literal(inputs.valid_until or "infinity"))
+        )
     return clauses
 
 

@@ -79,9 +79,7 @@ class Schema(Resource[SchemaInputs, ObjectOutputs]):
             found = _read(conn, inputs.name)
             if found is None:
                 conn.execute(
-                    sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(
-                        name, sql.Identifier(owner)
-                    )
+                    sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(name, sql.Identifier(owner))
                 )
                 ctx.log.info("created schema", owner=owner)
             else:
@@ -94,9 +92,7 @@ class Schema(Resource[SchemaInputs, ObjectOutputs]):
                 )
                 if found[1] != owner:
                     conn.execute(
-                        sql.SQL("ALTER SCHEMA {} OWNER TO {}").format(
-                            name, sql.Identifier(owner)
-                        )
+                        sql.SQL("ALTER SCHEMA {} OWNER TO {}").format(name, sql.Identifier(owner))
                     )
                     ctx.log.info("changed schema owner", owner=owner)
             set_comment(conn, "SCHEMA", inputs.name, found[2] if found else None)
