@@ -64,9 +64,9 @@ def inputs(name: str, kind: str, **overrides: Any) -> dict[str, Any]:
     return {"name": name, "kind": kind, **DEFAULTS, **overrides}
 
 
-def run(requests: Sequence[dict[str, Any]], cwd: Path) -> Run:
+def run(requests: Sequence[dict[str, Any]], cwd: Path, env: dict[str, str] | None = None) -> Run:
     """Run the provider once in `cwd` with these requests; record its output for leak scans."""
-    result = run_requests(COMMAND, requests, cwd=cwd)
+    result = run_requests(COMMAND, requests, cwd=cwd, env=env)
     assert result.exit_status == 0, result.stderr
     _record(result.stderr, result.responses)
     return result
@@ -78,6 +78,38 @@ def _record(stderr: str, responses: Sequence[dict[str, Any]]) -> None:
         body = next(iter(response.values()))
         if isinstance(body, dict) and "outputProperties" in body:
             OUTPUTS.append(body["outputProperties"])
+
+
+class Session:
+    """One provider process driven request by request; its output is recorded for leak scans."""
+
+    def __init__(self, cwd: Path, env: dict[str, str] | None = None) -> None:
+        """Start the provider in `cwd`."""
+        self._stack = ExitStack()
+        self._stderr = self._stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115 - closed in close()
+        self.process = self._stack.enter_context(
+            ProviderProcess(COMMAND, stderr=self._stderr, cwd=cwd, env=env)
+        )
+        self.responses: list[dict[str, Any]] = []
+
+    def request(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Send one request, return its response."""
+        response = self.process.request(message)
+        self.responses.append(response)
+        return response
+
+    def close(self) -> str:
+        """End the process, record its output, and return its stderr."""
+        with self._stack:
+            status, trailing = self.process.close()
+            self._stderr.seek(0)
+            stderr = self._stderr.read().decode("utf-8", errors="replace")
+        TRANSCRIPT.append(stderr)
+        TRANSCRIPT.extend(repr(response) for response in self.responses)
+        TRANSCRIPT.append(trailing.decode("utf-8", errors="replace"))
+        _record(stderr, self.responses)
+        assert status == 0, stderr
+        return stderr
 
 
 def race(
@@ -92,41 +124,23 @@ def race(
     `while_running` runs in the test while the creates are under way (e.g. to release a lock).
     Returns each process's outputs and stderr.
     """
-    with ExitStack() as stack:
-        files = [stack.enter_context(tempfile.TemporaryFile()) for _ in range(count)]
-        processes = [
-            stack.enter_context(ProviderProcess(COMMAND, stderr=f, cwd=cwd)) for f in files
-        ]
-        warm_up = [
-            outputs_of(p.request(create_request(TYPE, inputs(f"warm-{i}", "uuid"), stateful=True)))
-            for i, p in enumerate(processes)
-        ]
-        barrier = threading.Barrier(count)
-        responses: list[dict[str, Any]] = [{} for _ in range(count)]
+    sessions = [Session(cwd) for _ in range(count)]
+    for index, session in enumerate(sessions):
+        warm_up = create_request(TYPE, inputs(f"warm-{index}", "uuid"), stateful=True)
+        outputs_of(session.request(warm_up))
+    barrier = threading.Barrier(count)
 
-        def create_one(index: int) -> None:
-            barrier.wait()
-            request = create_request(TYPE, properties, stateful=True)
-            responses[index] = processes[index].request(request)
+    def create_one(session: Session) -> None:
+        barrier.wait()
+        session.request(create_request(TYPE, properties, stateful=True))
 
-        threads = [threading.Thread(target=create_one, args=(i,)) for i in range(count)]
-        for thread in threads:
-            thread.start()
-        while_running()
-        for thread in threads:
-            thread.join()
-        results = []
-        for process, stderr_file, response, warm in zip(
-            processes, files, responses, warm_up, strict=True
-        ):
-            status, trailing = process.close()
-            stderr_file.seek(0)
-            stderr = stderr_file.read().decode("utf-8", errors="replace")
-            TRANSCRIPT.extend([stderr, repr(response), trailing.decode(errors="replace")])
-            _record(stderr, [response, {"createResourceResponse": {"outputProperties": warm}}])
-            assert status == 0
-            results.append((outputs_of(response), stderr))
-    return results
+    threads = [threading.Thread(target=create_one, args=(s,)) for s in sessions]
+    for thread in threads:
+        thread.start()
+    while_running()
+    for thread in threads:
+        thread.join()
+    return [(outputs_of(s.responses[-1]), s.close()) for s in sessions]
 
 
 def create(cwd: Path, properties: dict[str, Any]) -> dict[str, Any]:

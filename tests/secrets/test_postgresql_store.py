@@ -1,0 +1,154 @@
+"""The PostgreSQL store against the real server: sharing, encryption at rest, keys, races, chain."""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nixops4_protocol.client import create_request
+from nixops4_protocol.testing import error_of
+
+from tests.secrets.helpers import TYPE, create, events, inputs, race, run, update, value_of
+from tests.support.postgres import PostgresServer
+
+pytestmark = pytest.mark.postgres
+
+
+def pg_inputs(
+    server: PostgresServer, key_file: Path, machine: Path, name: str, table: str, **overrides: Any
+) -> dict[str, Any]:
+    """Inputs of a secret in `table`, with runtime files in `machine`'s directory."""
+    machine.mkdir(exist_ok=True)
+    store = {"connection": server.connection_inputs(), "keyFile": str(key_file), "table": table}
+    return inputs(
+        name, "password", postgresql=store, directory=str(machine / "secrets"), **overrides
+    )
+
+
+def stored_row(server: PostgresServer, table: str, name: str) -> tuple[str, bytes] | None:
+    """The key id and sealed bytes of a row, as the database administrator sees them."""
+    with server.connect() as conn:
+        row = conn.execute(
+            f'SELECT key_id, sealed FROM "{table}" WHERE name = %s', (name,)
+        ).fetchone()
+    return None if row is None else (row[0], bytes(row[1]))
+
+
+def test_deployers_share_the_value(
+    postgres_server: PostgresServer, key_file: Path, tmp_path: Path
+) -> None:
+    """Two deployer machines with the same key get the same value; the table holds ciphertext."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    first = create(a, pg_inputs(postgres_server, key_file, a, "db", "shared"))
+    second = create(b, pg_inputs(postgres_server, key_file, b, "db", "shared"))
+    value = value_of(first)
+    assert value_of(second) == value
+    assert first["fingerprint"] == second["fingerprint"]
+    assert first["scramSha256"] == second["scramSha256"]
+    assert first["path"] == str(a / "secrets" / "db")
+    assert oct(os.stat(first["path"]).st_mode & 0o777) == "0o600"
+    row = stored_row(postgres_server, "shared", "db")
+    assert row is not None
+    assert value.encode() not in row[1]
+    assert len(row[1]) == 12 + len(value) + 16
+
+
+def test_rotation_reaches_other_deployers(
+    postgres_server: PostgresServer, key_file: Path, tmp_path: Path
+) -> None:
+    """A rotation on one machine is what the next create on another machine materialises."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    old = pg_inputs(postgres_server, key_file, a, "rot", "rotation")
+    first = create(a, old)
+    value = value_of(first)
+    new = {**old, "generation": 1}
+    rotated, stderr = update(a, new, old, first)
+    assert "rotated the secret" in stderr
+    new_value = value_of(rotated)
+    assert new_value != value
+    other = create(b, pg_inputs(postgres_server, key_file, b, "rot", "rotation", generation=1))
+    assert value_of(other) == new_value
+    same, stderr = update(a, {**new, "bcryptCost": 5}, new, rotated)
+    assert value_of(same) == new_value
+    assert same["fingerprint"] == rotated["fingerprint"]
+
+
+def test_key_file_problems_are_clear(
+    postgres_server: PostgresServer, key_file: Path, tmp_path: Path
+) -> None:
+    """A missing, unreadable or malformed key file, or another key, is an error saying what to do."""
+    create(tmp_path, pg_inputs(postgres_server, key_file, tmp_path, "k", "keys"))
+    short = tmp_path / "short.key"
+    short.write_text(base64.b64encode(os.urandom(16)).decode(), encoding="ascii")
+    other = tmp_path / "other.key"
+    other.write_text(base64.b64encode(os.urandom(32)).decode(), encoding="ascii")
+    cases = {
+        tmp_path / "missing.key": "does not exist",
+        tmp_path: "cannot read the key file",
+        short: "holds 16 bytes, not 32",
+        other: "is encrypted under key id",
+    }
+    requests = [
+        create_request(TYPE, pg_inputs(postgres_server, path, tmp_path, "k", "keys"), stateful=True)
+        for path in cases
+    ]
+    result = run(requests, tmp_path)
+    for response, expected in zip(result.responses, cases.values(), strict=True):
+        message = error_of(response)
+        assert expected in message
+        assert "head -c 32 /dev/urandom | base64" in message
+    assert stored_row(postgres_server, "keys", "k") is not None
+
+
+def test_tampered_row_is_refused(
+    postgres_server: PostgresServer, key_file: Path, tmp_path: Path
+) -> None:
+    """A ciphertext moved to another name does not decrypt, and the error says so."""
+    for name in ("one", "two"):
+        value_of(create(tmp_path, pg_inputs(postgres_server, key_file, tmp_path, name, "tamper")))
+    with postgres_server.connect() as conn:
+        conn.execute(
+            "UPDATE tamper SET sealed = (SELECT sealed FROM tamper WHERE name = %s) WHERE name = %s",
+            ("one", "two"),
+        )
+    properties = pg_inputs(postgres_server, key_file, tmp_path, "two", "tamper")
+    message = error_of(run([create_request(TYPE, properties, stateful=True)], tmp_path).response)
+    assert "cannot decrypt secret 'two'" in message
+
+
+def test_concurrent_creates_one_value_wins(
+    postgres_server: PostgresServer, key_file: Path, tmp_path: Path
+) -> None:
+    """Creates blocked on the same insert are released together: one value wins, all get it."""
+    value_of(create(tmp_path, pg_inputs(postgres_server, key_file, tmp_path, "setup", "race")))
+    properties = pg_inputs(postgres_server, key_file, tmp_path, "raced", "race")
+    with postgres_server.connect() as lock_conn, postgres_server.connect() as watch_conn:
+        lock_conn.execute("BEGIN")
+        lock_conn.execute("LOCK TABLE race IN SHARE MODE")
+
+        def release_when_all_blocked() -> None:
+            deadline = time.monotonic() + 20
+            while True:
+                row = watch_conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND query LIKE 'INSERT INTO \"race\"%%'"
+                ).fetchone()
+                if row == (3,) or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            lock_conn.execute("COMMIT")
+            assert row == (3,), "the three creates never blocked on the locked table"
+
+        results = race(tmp_path, properties, 3, while_running=release_when_all_blocked)
+    outputs = [out for out, _ in results]
+    assert all(out == outputs[0] for out in outputs)
+    value_of(outputs[0])
+    outcomes = sorted(event for _, stderr in results for event in events(stderr, "raced"))
+    assert outcomes.count("generated a new value") == 1
+    assert (
+        outcomes.count("another deployer generated the value at the same moment; using theirs") == 2
+    )
