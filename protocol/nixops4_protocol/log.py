@@ -6,7 +6,7 @@ import os
 import re
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO, cast
 
 import structlog
 from pydantic import SecretStr
@@ -67,10 +67,22 @@ def configure(*, json_lines: bool | None = None, level: str | None = None) -> No
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(_level_number(level_name)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=cast(TextIO, _CurrentStderr())),
         cache_logger_on_first_use=True,
     )
     _configured = True
+
+
+class _CurrentStderr:
+    """A stream that writes to whatever `sys.stderr` is at the time of writing."""
+
+    def write(self, text: str) -> int:
+        """Write to the current stderr."""
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        """Flush the current stderr."""
+        sys.stderr.flush()
 
 
 def _level_number(name: str) -> int:

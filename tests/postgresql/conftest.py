@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,18 +9,6 @@ import pytest
 
 from tests.postgresql.helpers import PASSWORDS
 from tests.support.postgres import PostgresServer
-
-
-class _CurrentStderr:
-    """A stream that writes to whatever `sys.stderr` is now (pytest swaps it per test)."""
-
-    def write(self, text: str) -> int:
-        """Write to the current stderr."""
-        return sys.stderr.write(text)
-
-    def flush(self) -> None:
-        """Flush the current stderr."""
-        sys.stderr.flush()
 
 
 @pytest.fixture
@@ -44,11 +31,6 @@ def no_password_in_transcripts() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def no_password_in_output(capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
     """Fail a test whose captured stdout or stderr contains any password the tests use."""
-    import structlog
-    from nixops4_protocol.log import configure
-
-    configure()
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()))  # type: ignore[arg-type]
     yield
     captured = capfd.readouterr()
     for password in PASSWORDS:

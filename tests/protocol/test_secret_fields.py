@@ -12,8 +12,10 @@ from nixops4_providers import PROVIDERS
 from pydantic import BaseModel, SecretStr
 
 SECRET_LIKE = re.compile(r"(password|passwd|secret|token|private|credential|psk|key)", re.I)
-NOT_SECRET = re.compile(r"^(publicKey|keyName|keyAlgorithm|keyId|tsigKeyName|keyType)$")
-"""Names that contain `key` but are public by nature."""
+NOT_SECRET = re.compile(
+    r"(^publicKey$|(Iterations|Length|Policy|Algorithm|Name|Type|Id|Kind|Fingerprint|Generation|PublicKey|Count)$)"
+)
+"""Names that look secret-like but name a property of a secret, not the secret itself."""
 
 
 def _providers() -> list[Any]:
@@ -37,7 +39,7 @@ def _unmarked(model: type[BaseModel], path: str = "") -> list[str]:
         marked = field.annotation is SecretStr or any(
             isinstance(marker, Secret | CredentialFile) for marker in field.metadata
         )
-        if SECRET_LIKE.search(wire) and not NOT_SECRET.match(wire) and not marked:
+        if SECRET_LIKE.search(wire) and not NOT_SECRET.search(wire) and not marked:
             problems.append(f"{path}{wire}")
         for nested in _nested_models(field.annotation):
             problems += _unmarked(nested, f"{path}{wire}.")
