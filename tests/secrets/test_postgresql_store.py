@@ -12,7 +12,17 @@ import pytest
 from nixops4_protocol.client import create_request
 from nixops4_protocol.testing import error_of
 
-from tests.secrets.helpers import TYPE, create, events, inputs, race, run, update, value_of
+from tests.secrets.helpers import (
+    TYPE,
+    create,
+    destroy,
+    events,
+    inputs,
+    race,
+    run,
+    update,
+    value_of,
+)
 from tests.support.postgres import PostgresServer
 
 pytestmark = pytest.mark.postgres
@@ -152,3 +162,19 @@ def test_concurrent_creates_one_value_wins(
     assert (
         outcomes.count("another deployer generated the value at the same moment; using theirs") == 2
     )
+
+
+def test_destroy_deletes_row_and_runtime_file_only_when_allowed(
+    postgres_server: PostgresServer, key_file: Path, tmp_path: Path
+) -> None:
+    """Destroy keeps the row unless deleteOnDestroy; then the row and the runtime copy go."""
+    properties = pg_inputs(postgres_server, key_file, tmp_path, "gone", "destroyed")
+    out = create(tmp_path, properties)
+    value_of(out)
+    assert "kept the stored value" in destroy(tmp_path, properties, out).stderr
+    assert stored_row(postgres_server, "destroyed", "gone") is not None
+    allowed = {**properties, "deleteOnDestroy": True}
+    assert "deleted the stored value" in destroy(tmp_path, allowed, out).stderr
+    assert stored_row(postgres_server, "destroyed", "gone") is None
+    assert not Path(out["path"]).exists()
+    assert "no stored value to delete" in destroy(tmp_path, allowed, out).stderr
