@@ -227,3 +227,13 @@ def test_concurrent_creates_agree(tmp_path: Path) -> None:
     assert len(outcomes) == 4
     leftovers = sorted(p.name for p in (tmp_path / ".nixops4-secrets").iterdir())
     assert leftovers == [".store-key", "raced", "warm-0", "warm-1", "warm-2", "warm-3"]
+
+
+def test_a_directory_in_place_of_a_secret_is_refused(tmp_path: Path) -> None:
+    """Something other than a regular file under the secret's name is an error, not a crash."""
+    (tmp_path / ".nixops4-secrets" / "odd").mkdir(parents=True, mode=0o700)
+    (tmp_path / ".nixops4-secrets").chmod(0o700)
+    message = error_of(
+        run([create_request(TYPE, inputs("odd", "uuid"), stateful=True)], tmp_path).response
+    )
+    assert "is not a regular file" in message

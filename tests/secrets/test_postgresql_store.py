@@ -178,3 +178,20 @@ def test_destroy_deletes_row_and_runtime_file_only_when_allowed(
     assert stored_row(postgres_server, "destroyed", "gone") is None
     assert not Path(out["path"]).exists()
     assert "no stored value to delete" in destroy(tmp_path, allowed, out).stderr
+
+
+def test_missing_privileges_are_a_clear_error(
+    postgres_server: PostgresServer, key_file: Path, tmp_path: Path
+) -> None:
+    """A user that may not create the table gets the server's error and what to check."""
+    password_file = tmp_path / "limited.password"
+    password_file.write_text("limited-user-password\n", encoding="utf-8")
+    with postgres_server.connect() as conn:
+        conn.execute("CREATE ROLE secrets_limited LOGIN PASSWORD 'limited-user-password'")
+    properties = pg_inputs(postgres_server, key_file, tmp_path, "x", "forbidden")
+    properties["postgresql"]["connection"].update(
+        user="secrets_limited", passwordFile=str(password_file)
+    )
+    message = error_of(run([create_request(TYPE, properties, stateful=True)], tmp_path).response)
+    assert "permission denied for schema public" in message
+    assert "may use (and create) this table" in message

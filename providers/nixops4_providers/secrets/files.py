@@ -68,8 +68,15 @@ class SecretDirectory:
                 f"cannot open the secret file {str(path)!r}: {error.strerror}",
                 hint="It must be a regular file (not a symbolic link) readable by its owner.",
             ) from None
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            raise ResourceError(
+                f"the secret file {str(path)!r} is not a regular file",
+                hint="Move it away, or choose another `name`.",
+            )
         with os.fdopen(fd, "rb") as stream:
-            self._check_private(os.fstat(stream.fileno()), path)
+            self._check_private(info, path)
             data = stream.read()
         try:
             return data.decode("utf-8")

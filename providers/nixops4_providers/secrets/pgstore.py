@@ -101,10 +101,9 @@ class PostgresStore:
         import psycopg
         from psycopg import sql
 
-        connection = self._connect()
         statement = sql.SQL(query).format(table=sql.Identifier(self.settings.table))
         try:
-            return connection.execute(statement, params)
+            return self._connect().execute(statement, params)
         except psycopg.Error as error:
             raise ResourceError(
                 f"PostgreSQL store {self.describe()}: {str(error).strip()}",
@@ -113,17 +112,21 @@ class PostgresStore:
 
     def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
         if self._connection is None:
-            self._connection = connect(self.settings.connection)
-            self._create_table()
+            connection = connect(self.settings.connection)
+            try:
+                self._create_table(connection)
+            except BaseException:
+                connection.close()
+                raise
+            self._connection = connection
         return self._connection
 
-    def _create_table(self) -> None:
+    def _create_table(self, connection: psycopg.Connection[tuple[Any, ...]]) -> None:
         from psycopg import sql
 
-        assert self._connection is not None
-        with self._connection.transaction():
-            self._connection.execute("SELECT pg_advisory_xact_lock(%s)", (TABLE_LOCK,))
-            self._connection.execute(
+        with connection.transaction():
+            connection.execute("SELECT pg_advisory_xact_lock(%s)", (TABLE_LOCK,))
+            connection.execute(
                 sql.SQL(
                     "CREATE TABLE IF NOT EXISTS {table} ("
                     " name text PRIMARY KEY,"

@@ -66,9 +66,11 @@ class DirectoryStore:
         """The directory's own random key, created once next to the secrets."""
         if self._key is None:
             self.directory.ensure()
-            fresh = base64.b64encode(random_bytes(32)).decode("ascii")
             path = self.directory.file(DERIVATION_KEY_FILE)
-            text = self.directory.create(DERIVATION_KEY_FILE, fresh)
+            text = self.directory.read(DERIVATION_KEY_FILE)
+            if text is None:
+                fresh = base64.b64encode(random_bytes(32)).decode("ascii")
+                text = self.directory.create(DERIVATION_KEY_FILE, fresh)
             self._key = StoreKey.from_bytes(decode_key(text, source=f"the store key {str(path)!r}"))
         return self._key
 
