@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.secrets.helpers import leaks
+from tests.secrets.helpers import GENERATED, leaks
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -22,8 +22,10 @@ def _no_generated_value_leaked() -> Iterator[None]:
 
 @pytest.fixture
 def key_file(tmp_path: Path) -> Path:
-    """A fresh PostgreSQL store key file (32 random bytes, base64)."""
+    """A fresh PostgreSQL store key file (32 random bytes, base64), included in the leak scan."""
     path = tmp_path / "store.key"
-    path.write_text(base64.b64encode(os.urandom(32)).decode() + "\n", encoding="ascii")
+    key = base64.b64encode(os.urandom(32)).decode()
+    GENERATED[key] = False
+    path.write_text(key + "\n", encoding="ascii")
     path.chmod(0o600)
     return path

@@ -162,9 +162,16 @@ def destroy(cwd: Path, properties: dict[str, Any], outputs: dict[str, Any]) -> R
 
 
 def value_of(outputs: dict[str, Any], *, exposed: bool = False) -> str:
-    """Read the generated value from the file the outputs point at, and remember it."""
-    value = Path(outputs["path"]).read_text(encoding="utf-8")
+    """Read the generated value from the file the outputs point at, and remember it.
+
+    The directory store's own key, when there is one, is remembered too.
+    """
+    path = Path(outputs["path"])
+    value = path.read_text(encoding="utf-8")
     GENERATED[value] = GENERATED.get(value, False) or exposed
+    store_key = path.parent / ".store-key"
+    if store_key.exists():
+        GENERATED.setdefault(store_key.read_text(encoding="ascii"), False)
     return value
 
 

@@ -6,6 +6,8 @@ import base64
 from pathlib import Path
 from typing import Protocol
 
+from nixops4_protocol.redaction import register_secret_value
+
 from .entropy import random_bytes
 from .files import SecretDirectory
 from .keys import StoreKey, decode_key
@@ -71,6 +73,7 @@ class DirectoryStore:
             if text is None:
                 fresh = base64.b64encode(random_bytes(32)).decode("ascii")
                 text = self.directory.create(DERIVATION_KEY_FILE, fresh)
+            register_secret_value(text)
             self._key = StoreKey.from_bytes(decode_key(text, source=f"the store key {str(path)!r}"))
         return self._key
 
