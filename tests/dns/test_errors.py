@@ -173,3 +173,11 @@ def test_outputs_and_logs_never_show_the_secret(
     assert TRANSCRIPT
     for secret in secrets:
         assert leaked(secret) == []
+
+
+def test_name_below_a_delegation_is_reported(dns: Dns, name: str) -> None:
+    """A name in a delegated subzone is not served by this zone: the read-back says so."""
+    outputs_of(dns.create(dns.inputs(name, "NS", ["ns.example.net."])))
+    message = error_of(dns.create(dns.inputs(f"host.{name}", "A", ["192.0.2.1"])))
+    assert "is not authoritative for" in message
+    assert "set `zone` to that subzone" in message
