@@ -7,12 +7,11 @@ import binascii
 import re
 from typing import TYPE_CHECKING, Annotated, Literal
 
+from nixops4_protocol.credentials import read_secret_file
 from nixops4_protocol.errors import ResourceError
 from nixops4_protocol.redaction import register_secret_value
 from nixops4_protocol.resource import CredentialFile, Model
 from pydantic import Field
-
-from nixops4_providers.postgresql.connection import read_secret_file
 
 if TYPE_CHECKING:
     import dns.tsig

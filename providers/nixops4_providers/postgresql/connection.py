@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
+from nixops4_protocol.credentials import read_secret_file
 from nixops4_protocol.errors import ResourceError
-from nixops4_protocol.redaction import register_secret_value
 from nixops4_protocol.resource import CredentialFile, Model
 from pydantic import Field
 
@@ -42,19 +41,6 @@ class Connection(Model):
     def describe(self) -> str:
         """Name the server for messages, without credentials."""
         return f"{self.user}@{self.host}:{self.port}/{self.database}"
-
-
-def read_secret_file(path: str, *, what: str) -> str:
-    """Read a credential file (trailing newline stripped) and register its value for scrubbing."""
-    try:
-        value = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
-    except OSError as error:
-        raise ResourceError(
-            f"cannot read {what} file {path!r}: {error.strerror}",
-            hint="Check that the file exists and is readable by the user running nixops4.",
-        ) from None
-    register_secret_value(value)
-    return value
 
 
 def connect(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+from nixops4_protocol.credentials import read_secret_file
 from nixops4_protocol.errors import ResourceError
 from nixops4_protocol.resource import CredentialFile, Existing, Resource
 from pydantic import AfterValidator, Field
@@ -21,7 +22,6 @@ from .common import (
     set_comment,
     sql_errors,
 )
-from .connection import read_secret_file
 from .scram import verifier_matches
 
 if TYPE_CHECKING:
