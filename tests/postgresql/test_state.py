@@ -222,3 +222,14 @@ def test_a_patch_that_does_not_apply_is_refused(
     run = run_process([read_request(inputs, outputs), bad])
     assert "state patch does not apply" in error_of(run.responses[1])
     assert [i for i, _, _ in stored_events(postgres_server, "bad-patch")] == [0]
+
+
+def test_event_after_an_unlocked_read_of_a_new_state(connection: dict[str, Any]) -> None:
+    """A read without outputs (no lock) of a fresh state, then an event: recorded, not refused."""
+    inputs = state_inputs(connection, "read-then-write")
+    created = outputs_of(run_process([create_request("state", inputs, stateful=False)]).response)
+    run = run_process([read_request(inputs, None), event_request(inputs, created, "first")])
+    assert "stateResourceReadResponse" in run.responses[0]
+    assert run.responses[1] == {"stateResourceEventResponse": {}}
+    reread = run_process([read_request(inputs, created)]).response
+    assert list(reread["stateResourceReadResponse"]["state"]["resources"]) == ["first"]

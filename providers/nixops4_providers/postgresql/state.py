@@ -303,10 +303,10 @@ class State(StateStore[StateInputs, StateOutputs]):
         store = self._store(resource.inputs)
         with sql_errors(f"cannot record an event in state {resource.inputs.name!r}"):
             if not store.locked:
-                known = store.next_index if store.document is not None else None
+                read = store.document
                 store.lock(ctx)
                 store.load()
-                if known is not None and known != store.next_index:
+                if read is not None and read != store.document:
                     raise ResourceError(
                         f"state {resource.inputs.name!r} changed since this process read it",
                         hint="Re-run the deploy; it will read the current state.",
