@@ -393,7 +393,7 @@ def type_description(nix_type: NixType) -> str:
     }[kind]
 
 
-def _doc_entries(
+def doc_entries(
     options: tuple[NixOption, ...], prefix: tuple[str, ...]
 ) -> Iterator[tuple[tuple[str, ...], NixOption]]:
     """Every option with its path, nested submodule options included, sorted like nixosOptionsDoc."""
@@ -408,7 +408,7 @@ def _doc_entries(
                 path = (*path, "<name>")
             nested = nested.of[0] if nested.kind in ("nullOr", "listOf", "attrsOf") else None
         if nested is not None:
-            yield from _doc_entries(nested.options, path)
+            yield from doc_entries(nested.options, path)
 
 
 def _option_markdown(path: tuple[str, ...], option: NixOption) -> str:
@@ -425,7 +425,7 @@ def _option_markdown(path: tuple[str, ...], option: NixOption) -> str:
 def _options_markdown(options: tuple[NixOption, ...], prefix: str) -> str:
     if not options:
         return "_(none)_\n"
-    return "".join(_option_markdown(path, o) for path, o in _doc_entries(options, (prefix,)))
+    return "".join(_option_markdown(path, o) for path, o in doc_entries(options, (prefix,)))
 
 
 def resource_type_markdown(decl: ResourceTypeDecl) -> str:
@@ -487,11 +487,14 @@ def provider_description(provider: Provider, module_name: str) -> str:
 
 def generated_files(entries: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     """Every generated file (repository-relative path → text), and the providers skipped."""
+    from .doctables import DOCUMENTS, fill, tables
+
     loaded, skipped = load_providers(entries)
     files: dict[str, str] = {}
     index: list[tuple[str, str]] = []
+    all_decls: dict[str, list[ResourceTypeDecl]] = {}
     for name, provider in loaded.items():
-        decls = resource_type_decls(provider, skipped)
+        decls = all_decls[name] = resource_type_decls(provider, skipped)
         description = provider_description(provider, entries[name].partition(":")[0])
         index.append((name, description))
         files[f"nix/providers/{name}/resource-types.nix"] = resource_types_nix(decls)
@@ -499,6 +502,12 @@ def generated_files(entries: Mapping[str, str]) -> tuple[dict[str, str], dict[st
         for decl in decls:
             files[f"docs/reference/{name}/{decl.name}.md"] = resource_type_markdown(decl)
     files["docs/reference/index.md"] = reference_index_markdown(index)
+    available = tables(all_decls)
+    for document in DOCUMENTS:
+        path = repository_root() / document
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            files[document] = fill(text, available, document=document)
     return files, skipped
 
 
@@ -568,4 +577,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the module's importable copy, so every module shares its sentinels and classes.
+    from nixops4_protocol.nixgen import main as importable_main
+
+    sys.exit(importable_main())
