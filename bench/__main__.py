@@ -1,0 +1,10 @@
+"""Run every benchmark with its default sizes: `.venv/bin/python -m bench`."""
+
+import sys
+
+from bench import dns, postgresql, startup
+
+for benchmark in (startup, postgresql, dns):
+    sys.argv = sys.argv[:1]
+    benchmark.main()
+    print()

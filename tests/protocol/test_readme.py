@@ -1,0 +1,46 @@
+"""The provider example in README.md works as the README says."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from nixops4_protocol.client import create_request, update_request
+from nixops4_protocol.testing import error_of, outputs_of, run_requests
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _example(tmp_path: Path) -> list[str]:
+    section = README.read_text(encoding="utf-8").split("## Write your own provider", 1)[1]
+    match = re.search(r"```python\n(.*?)```", section, re.S)
+    assert match, "the README's provider example is missing"
+    script = tmp_path / "greeting.py"
+    script.write_text(match[1], encoding="utf-8")
+    return [sys.executable, str(script)]
+
+
+def test_readme_provider_example_runs_as_documented(tmp_path: Path) -> None:
+    """Create, a refused move, and the unknown-field message quoted in the README."""
+    command = _example(tmp_path)
+    inputs = {"path": "hello.txt", "name": "world"}
+    run = run_requests(
+        command,
+        [
+            create_request("greeting", inputs, stateful=True),
+            update_request(
+                "greeting", {"path": "moved.txt", "name": "x"}, inputs, {"text": "Hello, world!"}
+            ),
+            create_request("greeting", inputs | {"colour": "red"}, stateful=False),
+        ],
+        cwd=tmp_path,
+    )
+    assert outputs_of(run.responses[0]) == {"text": "Hello, world!"}
+    assert (tmp_path / "hello.txt").read_text() == "Hello, world!"
+    assert error_of(run.responses[1]).startswith(
+        "failed to update greeting greeting moved.txt: input `path` cannot be changed in place"
+    )
+    assert error_of(run.responses[2]).startswith(
+        "invalid inputs for greeting greeting:\n  - unknown field `colour` (known fields: path, name)"
+    )
