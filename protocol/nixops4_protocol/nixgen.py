@@ -61,6 +61,8 @@ class NixType:
     values: tuple[Any, ...] = ()
     bounds: tuple[float | None, float | None] = (None, None)
     options: tuple[NixOption, ...] = ()
+    name: str = ""
+    """The model a submodule comes from (submodules used more than once are declared once)."""
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,7 @@ def _nix_type(annotation: Any, metadata: list[Any], where: str) -> NixType:
         value = arguments[1] if len(arguments) == 2 else Any
         return NixType("attrsOf", (_nix_type(value, [], where),))
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return NixType("submodule", options=model_options(annotation))
+        return NixType("submodule", options=model_options(annotation), name=annotation.__name__)
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return NixType("enum", values=tuple(member.value for member in annotation))
     if annotation is bool:
@@ -281,21 +283,26 @@ def nix_attr_name(name: str) -> str:
     return nix_string(name)
 
 
-def nix_type_expr(nix_type: NixType, indent: str) -> str:
-    """The Nix expression of an option type (multi-line for submodules)."""
+def nix_type_expr(nix_type: NixType, indent: str, shared: Mapping[str, str] | None = None) -> str:
+    """The Nix expression of an option type (multi-line for submodules).
+
+    `shared` maps submodule names to the `let` binding that declares them once.
+    """
+    shared = shared or {}
     kind = nix_type.kind
     if kind in ("nullOr", "listOf", "attrsOf"):
-        inner = nix_type_expr(nix_type.of[0], indent)
+        inner = nix_type_expr(nix_type.of[0], indent, shared)
         return f"types.{kind} {_parenthesise(inner, indent)}"
     if kind == "oneOf":
-        members = " ".join(nix_type_expr(t, indent) for t in nix_type.of)
+        members = " ".join(nix_type_expr(t, indent, shared) for t in nix_type.of)
         return f"types.oneOf [ {members} ]"
     if kind == "enum":
         return "types.enum " + nix_value(list(nix_type.values), indent)
     if kind == "submodule":
-        return (
-            "types.submodule {\n" + _options_block(nix_type.options, indent + "  ") + indent + "}"
-        )
+        if nix_type.name in shared:
+            return shared[nix_type.name]
+        options = _options_block(nix_type.options, indent + "  ", shared)
+        return "types.submodule {\n" + options + indent + "}"
     lowest, highest = nix_type.bounds
     if kind == "int" and (lowest, highest) == (0, None):
         return "types.ints.unsigned"
@@ -316,27 +323,62 @@ def _parenthesise(expression: str, indent: str) -> str:
     return f"(\n{indent}  {shifted}\n{indent})"
 
 
-def _options_block(options: tuple[NixOption, ...], indent: str) -> str:
+def _options_block(
+    options: tuple[NixOption, ...], indent: str, shared: Mapping[str, str] | None = None
+) -> str:
     """`options = { ... };` at `indent`."""
     if not options:
         return f"{indent}options = {{ }};\n"
     inner = indent + "  "
-    body = "".join(_mk_option(option, inner) for option in options)
+    body = "".join(_mk_option(option, inner, shared or {}) for option in options)
     return f"{indent}options = {{\n{body}{indent}}};\n"
 
 
-def _mk_option(option: NixOption, indent: str) -> str:
+def _mk_option(option: NixOption, indent: str, shared: Mapping[str, str]) -> str:
     inner = indent + "  "
-    lines = [f"{inner}type = {nix_type_expr(option.type, inner)};\n"]
+    lines = [f"{inner}type = {nix_type_expr(option.type, inner, shared)};\n"]
     if option.default is not NO_DEFAULT:
         lines.append(f"{inner}default = {nix_value(option.default, inner)};\n")
     lines.append(f"{inner}description = {nix_string(option.description, inner)};\n")
     return f"{indent}{nix_attr_name(option.name)} = mkOption {{\n{''.join(lines)}{indent}}};\n"
 
 
+def _submodules(nix_type: NixType) -> Iterator[NixType]:
+    """Every submodule type within `nix_type`, outermost first."""
+    if nix_type.kind == "submodule":
+        yield nix_type
+        for option in nix_type.options:
+            yield from _submodules(option.type)
+    for inner in nix_type.of:
+        yield from _submodules(inner)
+
+
+def _shared_submodules(decls: list[ResourceTypeDecl]) -> dict[str, NixType]:
+    """Submodules used by more than one option, by model name (a Nix `let` is recursive)."""
+    seen: dict[str, list[NixType]] = {}
+    for decl in decls:
+        for option in (*decl.inputs, *decl.outputs):
+            for submodule in _submodules(option.type):
+                seen.setdefault(submodule.name, []).append(submodule)
+    shared = {name: uses[0] for name, uses in seen.items() if len(uses) > 1}
+    for name, uses in seen.items():
+        if name in shared and any(use != uses[0] for use in uses):
+            raise NixGenError(f"two different models are both named {name}")
+    return shared
+
+
 def resource_types_nix(decls: list[ResourceTypeDecl]) -> str:
-    """The generated Nix file: a function of `lib` returning the provider's `resourceTypes`."""
-    out = [NIX_HEADER, "{ lib }:\nlet\n  inherit (lib) mkOption types;\nin\n"]
+    """The generated Nix file: a function of `lib` returning the provider's `resourceTypes`.
+
+    A submodule used by several options (a connection object, say) is declared once in the `let`.
+    """
+    submodules = _shared_submodules(decls)
+    shared = {name: name[0].lower() + name[1:] + "Submodule" for name in submodules}
+    out = [NIX_HEADER, "{ lib }:\nlet\n  inherit (lib) mkOption types;\n"]
+    for name, submodule in submodules.items():
+        inner = {k: v for k, v in shared.items() if k != name}
+        out.append(f"  {shared[name]} = {nix_type_expr(submodule, '  ', inner)};\n")
+    out.append("in\n")
     if not decls:
         out.append("{ }\n")
         return "".join(out)
@@ -346,12 +388,9 @@ def resource_types_nix(decls: list[ResourceTypeDecl]) -> str:
         out.append(f"  {nix_attr_name(decl.name)} = {{\n")
         out.append(f"{indent}description = {nix_string(decl.description, indent)};\n")
         out.append(f"{indent}requireState = {nix_value(decl.require_state)};\n")
-        out.append(
-            f"{indent}inputs = {{\n{_options_block(decl.inputs, indent + '  ')}{indent}}};\n"
-        )
-        out.append(
-            f"{indent}outputs = {{\n{_options_block(decl.outputs, indent + '  ')}{indent}}};\n"
-        )
+        for part, options in (("inputs", decl.inputs), ("outputs", decl.outputs)):
+            block = _options_block(options, indent + "  ", shared)
+            out.append(f"{indent}{part} = {{\n{block}{indent}}};\n")
         out.append("  };\n")
     out.append("}\n")
     return "".join(out)

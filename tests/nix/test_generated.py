@@ -116,3 +116,35 @@ def test_docs_follow_render_provider_docs_layout() -> None:
     assert "## inputs\\.port {#inputs.port}\n\nPort.\n\n\n\n*Type:*\n" in page
     assert "integer between 1 and 65535 (both inclusive)" in page
     assert page.endswith("## Outputs\n\n_(none)_\n")
+
+
+class _Endpoint(Model):
+    """A nested object used by two resource types."""
+
+    host: str = Field(description="Host.")
+
+
+class _First(Model):
+    """Inputs of the first type."""
+
+    endpoint: _Endpoint = Field(description="Where.")
+
+
+class _Second(Model):
+    """Inputs of the second type."""
+
+    endpoint: _Endpoint = Field(description="Where too.")
+    backup: _Endpoint | None = Field(default=None, description="Fallback.")
+
+
+def test_a_submodule_used_twice_is_declared_once() -> None:
+    """A nested model shared by several options becomes one `let` binding, referenced by each."""
+    decls = [
+        nixgen.ResourceTypeDecl("first", "First.", False, nixgen.model_options(_First), ()),
+        nixgen.ResourceTypeDecl("second", "Second.", False, nixgen.model_options(_Second), ()),
+    ]
+    text = nixgen.resource_types_nix(decls)
+    assert text.count("types.submodule") == 1
+    assert "  _EndpointSubmodule = types.submodule {" in text
+    assert text.count("type = _EndpointSubmodule;") == 2
+    assert "type = types.nullOr _EndpointSubmodule;" in text

@@ -2,6 +2,49 @@
 { lib }:
 let
   inherit (lib) mkOption types;
+  connectionSubmodule = types.submodule {
+    options = {
+      host = mkOption {
+        type = types.str;
+        description = "Host name, IP address or Unix socket directory of the server.";
+      };
+      port = mkOption {
+        type = types.ints.between 1 65535;
+        default = 5432;
+        description = "TCP port of the server.";
+      };
+      database = mkOption {
+        type = types.str;
+        default = "postgres";
+        description = "Database to connect to.";
+      };
+      user = mkOption {
+        type = types.str;
+        default = "postgres";
+        description = "Role to connect as (needs the privileges the resource requires).";
+      };
+      passwordFile = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        description = "Path of a file holding the password of `user` (trailing newline ignored); null for none.";
+      };
+      sslmode = mkOption {
+        type = types.enum [ "disable" "allow" "prefer" "require" "verify-ca" "verify-full" ];
+        default = "prefer";
+        description = "libpq `sslmode`.";
+      };
+      caFile = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        description = "Path of the CA certificate file to verify the server (libpq `sslrootcert`).";
+      };
+      connectTimeout = mkOption {
+        type = types.ints.positive;
+        default = 10;
+        description = "Seconds to wait for the connection.";
+      };
+    };
+  };
 in
 {
   database = {
@@ -10,49 +53,7 @@ in
     inputs = {
       options = {
         connection = mkOption {
-          type = types.submodule {
-            options = {
-              host = mkOption {
-                type = types.str;
-                description = "Host name, IP address or Unix socket directory of the server.";
-              };
-              port = mkOption {
-                type = types.ints.between 1 65535;
-                default = 5432;
-                description = "TCP port of the server.";
-              };
-              database = mkOption {
-                type = types.str;
-                default = "postgres";
-                description = "Database to connect to.";
-              };
-              user = mkOption {
-                type = types.str;
-                default = "postgres";
-                description = "Role to connect as (needs the privileges the resource requires).";
-              };
-              passwordFile = mkOption {
-                type = types.nullOr types.str;
-                default = null;
-                description = "Path of a file holding the password of `user` (trailing newline ignored); null for none.";
-              };
-              sslmode = mkOption {
-                type = types.enum [ "disable" "allow" "prefer" "require" "verify-ca" "verify-full" ];
-                default = "prefer";
-                description = "libpq `sslmode`.";
-              };
-              caFile = mkOption {
-                type = types.nullOr types.str;
-                default = null;
-                description = "Path of the CA certificate file to verify the server (libpq `sslrootcert`).";
-              };
-              connectTimeout = mkOption {
-                type = types.ints.positive;
-                default = 10;
-                description = "Seconds to wait for the connection.";
-              };
-            };
-          };
+          type = connectionSubmodule;
           description = "How to reach the server and as whom.";
         };
         adopt = mkOption {
@@ -130,49 +131,7 @@ in
     inputs = {
       options = {
         connection = mkOption {
-          type = types.submodule {
-            options = {
-              host = mkOption {
-                type = types.str;
-                description = "Host name, IP address or Unix socket directory of the server.";
-              };
-              port = mkOption {
-                type = types.ints.between 1 65535;
-                default = 5432;
-                description = "TCP port of the server.";
-              };
-              database = mkOption {
-                type = types.str;
-                default = "postgres";
-                description = "Database to connect to.";
-              };
-              user = mkOption {
-                type = types.str;
-                default = "postgres";
-                description = "Role to connect as (needs the privileges the resource requires).";
-              };
-              passwordFile = mkOption {
-                type = types.nullOr types.str;
-                default = null;
-                description = "Path of a file holding the password of `user` (trailing newline ignored); null for none.";
-              };
-              sslmode = mkOption {
-                type = types.enum [ "disable" "allow" "prefer" "require" "verify-ca" "verify-full" ];
-                default = "prefer";
-                description = "libpq `sslmode`.";
-              };
-              caFile = mkOption {
-                type = types.nullOr types.str;
-                default = null;
-                description = "Path of the CA certificate file to verify the server (libpq `sslrootcert`).";
-              };
-              connectTimeout = mkOption {
-                type = types.ints.positive;
-                default = 10;
-                description = "Seconds to wait for the connection.";
-              };
-            };
-          };
+          type = connectionSubmodule;
           description = "How to reach the server and as whom.";
         };
         adopt = mkOption {
@@ -228,49 +187,7 @@ in
     inputs = {
       options = {
         connection = mkOption {
-          type = types.submodule {
-            options = {
-              host = mkOption {
-                type = types.str;
-                description = "Host name, IP address or Unix socket directory of the server.";
-              };
-              port = mkOption {
-                type = types.ints.between 1 65535;
-                default = 5432;
-                description = "TCP port of the server.";
-              };
-              database = mkOption {
-                type = types.str;
-                default = "postgres";
-                description = "Database to connect to.";
-              };
-              user = mkOption {
-                type = types.str;
-                default = "postgres";
-                description = "Role to connect as (needs the privileges the resource requires).";
-              };
-              passwordFile = mkOption {
-                type = types.nullOr types.str;
-                default = null;
-                description = "Path of a file holding the password of `user` (trailing newline ignored); null for none.";
-              };
-              sslmode = mkOption {
-                type = types.enum [ "disable" "allow" "prefer" "require" "verify-ca" "verify-full" ];
-                default = "prefer";
-                description = "libpq `sslmode`.";
-              };
-              caFile = mkOption {
-                type = types.nullOr types.str;
-                default = null;
-                description = "Path of the CA certificate file to verify the server (libpq `sslrootcert`).";
-              };
-              connectTimeout = mkOption {
-                type = types.ints.positive;
-                default = 10;
-                description = "Seconds to wait for the connection.";
-              };
-            };
-          };
+          type = connectionSubmodule;
           description = "How to reach the server; for schema-level objects, `database` is where they are.";
         };
         role = mkOption {
@@ -308,49 +225,7 @@ in
     inputs = {
       options = {
         connection = mkOption {
-          type = types.submodule {
-            options = {
-              host = mkOption {
-                type = types.str;
-                description = "Host name, IP address or Unix socket directory of the server.";
-              };
-              port = mkOption {
-                type = types.ints.between 1 65535;
-                default = 5432;
-                description = "TCP port of the server.";
-              };
-              database = mkOption {
-                type = types.str;
-                default = "postgres";
-                description = "Database to connect to.";
-              };
-              user = mkOption {
-                type = types.str;
-                default = "postgres";
-                description = "Role to connect as (needs the privileges the resource requires).";
-              };
-              passwordFile = mkOption {
-                type = types.nullOr types.str;
-                default = null;
-                description = "Path of a file holding the password of `user` (trailing newline ignored); null for none.";
-              };
-              sslmode = mkOption {
-                type = types.enum [ "disable" "allow" "prefer" "require" "verify-ca" "verify-full" ];
-                default = "prefer";
-                description = "libpq `sslmode`.";
-              };
-              caFile = mkOption {
-                type = types.nullOr types.str;
-                default = null;
-                description = "Path of the CA certificate file to verify the server (libpq `sslrootcert`).";
-              };
-              connectTimeout = mkOption {
-                type = types.ints.positive;
-                default = 10;
-                description = "Seconds to wait for the connection.";
-              };
-            };
-          };
+          type = connectionSubmodule;
           description = "How to reach the server and as whom.";
         };
         adopt = mkOption {
@@ -458,49 +333,7 @@ in
     inputs = {
       options = {
         connection = mkOption {
-          type = types.submodule {
-            options = {
-              host = mkOption {
-                type = types.str;
-                description = "Host name, IP address or Unix socket directory of the server.";
-              };
-              port = mkOption {
-                type = types.ints.between 1 65535;
-                default = 5432;
-                description = "TCP port of the server.";
-              };
-              database = mkOption {
-                type = types.str;
-                default = "postgres";
-                description = "Database to connect to.";
-              };
-              user = mkOption {
-                type = types.str;
-                default = "postgres";
-                description = "Role to connect as (needs the privileges the resource requires).";
-              };
-              passwordFile = mkOption {
-                type = types.nullOr types.str;
-                default = null;
-                description = "Path of a file holding the password of `user` (trailing newline ignored); null for none.";
-              };
-              sslmode = mkOption {
-                type = types.enum [ "disable" "allow" "prefer" "require" "verify-ca" "verify-full" ];
-                default = "prefer";
-                description = "libpq `sslmode`.";
-              };
-              caFile = mkOption {
-                type = types.nullOr types.str;
-                default = null;
-                description = "Path of the CA certificate file to verify the server (libpq `sslrootcert`).";
-              };
-              connectTimeout = mkOption {
-                type = types.ints.positive;
-                default = 10;
-                description = "Seconds to wait for the connection.";
-              };
-            };
-          };
+          type = connectionSubmodule;
           description = "How to reach the server and as whom.";
         };
         adopt = mkOption {
@@ -548,49 +381,7 @@ in
     inputs = {
       options = {
         connection = mkOption {
-          type = types.submodule {
-            options = {
-              host = mkOption {
-                type = types.str;
-                description = "Host name, IP address or Unix socket directory of the server.";
-              };
-              port = mkOption {
-                type = types.ints.between 1 65535;
-                default = 5432;
-                description = "TCP port of the server.";
-              };
-              database = mkOption {
-                type = types.str;
-                default = "postgres";
-                description = "Database to connect to.";
-              };
-              user = mkOption {
-                type = types.str;
-                default = "postgres";
-                description = "Role to connect as (needs the privileges the resource requires).";
-              };
-              passwordFile = mkOption {
-                type = types.nullOr types.str;
-                default = null;
-                description = "Path of a file holding the password of `user` (trailing newline ignored); null for none.";
-              };
-              sslmode = mkOption {
-                type = types.enum [ "disable" "allow" "prefer" "require" "verify-ca" "verify-full" ];
-                default = "prefer";
-                description = "libpq `sslmode`.";
-              };
-              caFile = mkOption {
-                type = types.nullOr types.str;
-                default = null;
-                description = "Path of the CA certificate file to verify the server (libpq `sslrootcert`).";
-              };
-              connectTimeout = mkOption {
-                type = types.ints.positive;
-                default = 10;
-                description = "Seconds to wait for the connection.";
-              };
-            };
-          };
+          type = connectionSubmodule;
           description = "How to reach the server and as whom.";
         };
         name = mkOption {
