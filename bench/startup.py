@@ -27,7 +27,7 @@ TARGET = 4.0
 
 def provider_commands() -> dict[str, list[str]]:
     """The command line of every provider that exists, plus the example provider."""
-    commands = {"example": [sys.executable, str(ROOT / "tests" / "example_provider.py")]}
+    commands = {"example": [sys.executable, str(ROOT / "tests" / "example_provider")]}
     for name, target in PROVIDERS.items():
         try:
             importlib.import_module(target.partition(":")[0])

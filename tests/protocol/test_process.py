@@ -11,7 +11,7 @@ from nixops4_protocol.client import create_request, state_read_request
 from nixops4_protocol.io import MAX_LINE_BYTES
 from nixops4_protocol.testing import error_of, outputs_of, run_requests
 
-EXAMPLE = [sys.executable, str(Path(__file__).resolve().parents[1] / "example_provider.py")]
+EXAMPLE = [sys.executable, str(Path(__file__).resolve().parents[1] / "example_provider")]
 
 
 def _file(path: Path, **extra: Any) -> dict[str, Any]:

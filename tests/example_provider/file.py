@@ -1,0 +1,73 @@
+"""The `file` type: a text file on the deployer machine, with hooks that misbehave on request."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from nixops4_protocol.context import Context
+from nixops4_protocol.errors import ImmutableFieldError
+from nixops4_protocol.resource import Existing, Model, Resource
+from pydantic import Field
+
+
+class FileInputs(Model):
+    """Inputs of `file`."""
+
+    path: str = Field(description="Path of the file, relative to the working directory.")
+    contents: str = Field(description="Text written to the file.")
+    mode: int = Field(default=0o644, description="Permission bits of the file.")
+    behaviour: str | None = Field(
+        default=None, description="Test hooks: `print`, `child`, `crash`, `chain`."
+    )
+
+
+class FileOutputs(Model):
+    """Outputs of `file`."""
+
+    size: int = Field(description="Size of the file in bytes.")
+
+
+class File(Resource[FileInputs, FileOutputs]):
+    """A text file on the deployer machine."""
+
+    def describe(self, inputs: FileInputs) -> str:
+        """Name the file by its path."""
+        return inputs.path
+
+    def create(self, inputs: FileInputs, ctx: Context) -> FileOutputs:
+        """Write the file (again, for a stateless resource)."""
+        self._misbehave(inputs.behaviour)
+        path = Path(inputs.path)
+        path.write_text(inputs.contents, encoding="utf-8")
+        path.chmod(inputs.mode)
+        ctx.log.info("wrote file", path=str(path), bytes=path.stat().st_size)
+        return FileOutputs(size=path.stat().st_size)
+
+    def update(
+        self, inputs: FileInputs, previous: Existing[FileInputs, FileOutputs], ctx: Context
+    ) -> FileOutputs:
+        """Rewrite the file; its path cannot change."""
+        if inputs.path != previous.inputs.path:
+            raise ImmutableFieldError("path", previous.inputs.path, inputs.path)
+        return self.create(inputs, ctx)
+
+    def destroy(self, previous: Existing[FileInputs, FileOutputs], ctx: Context) -> None:
+        """Remove the file; an absent file is fine."""
+        Path(previous.inputs.path).unlink(missing_ok=True)
+
+    @staticmethod
+    def _misbehave(behaviour: str | None) -> None:
+        if behaviour == "print":
+            print("stray output from a handler")
+            sys.stdout.flush()
+        elif behaviour == "child":
+            subprocess.run(["echo", "stray output from a child process"], check=True)
+        elif behaviour == "crash":
+            raise RuntimeError("the handler crashed")
+        elif behaviour == "chain":
+            try:
+                raise OSError("disk on fire")
+            except OSError as error:
+                raise RuntimeError("could not write") from error
