@@ -10,15 +10,19 @@ from nixops4_protocol.errors import ResourceError
 
 from .rcodes import Where, rcode_error
 from .server import Server, load_key
-from .transport import exchange
+from .transport import exchange, exchange_many
 
 if TYPE_CHECKING:
     import dns.message
     import dns.name
     import dns.rdata
     import dns.rdatatype
+    import dns.rrset
     import dns.tsig
     import dns.update
+
+MAX_MESSAGE = 65535
+"""The largest DNS message: TCP frames a message with a 16-bit length."""
 
 PREREQUISITE_FAILED = frozenset({"YXDOMAIN", "YXRRSET", "NXDOMAIN", "NXRRSET"})
 """Response codes of an UPDATE whose prerequisites did not hold (nothing was changed)."""
@@ -57,42 +61,83 @@ class DnsClient:
         zone: dns.name.Name,
         name: dns.name.Name,
         build: Callable[[dns.update.UpdateMessage], None],
+        *,
+        what: str = "",
     ) -> str:
         """Send one signed UPDATE built by `build`; return NOERROR or a prerequisite failure code.
 
-        Any other outcome raises a ResourceError saying what it means.
+        An UPDATE too large for one DNS message is refused, naming `what` it carries.  Any other
+        outcome raises a ResourceError saying what it means.
         """
         import dns.update
 
         message = dns.update.UpdateMessage(zone, keyring=self.key)
         build(message)
-        code = self._rcode(self._send(message, self.where(zone, name), is_update=True))
+        wire = _to_wire(message, what or name.to_text())
+        where = self.where(zone, name)
+        code = self._rcode(self._parse(message, exchange(wire, self.server, is_update=True), where))
         if code == "NOERROR" or code in PREREQUISITE_FAILED:
             return code
         raise rcode_error(code, self.where(zone, name))
 
     def absent(
-        self, zone: dns.name.Name, name: dns.name.Name, rdtype: dns.rdatatype.RdataType
+        self, zone: dns.name.Name, name: dns.name.Name, rdtype: dns.rdatatype.RdataType | None
     ) -> bool:
-        """Whether the record set is really absent, asked as a prerequisite-only UPDATE.
+        """Whether the record set (or with `rdtype` None, any data at the name) is really absent.
 
-        Unlike a query, this is not fooled by records a wildcard synthesises.
+        Asked as a prerequisite-only UPDATE, which unlike a query is not fooled by records a
+        wildcard synthesises.
         """
-        return self.update(zone, name, lambda message: message.absent(name, rdtype)) == "NOERROR"
+
+        def build(message: dns.update.UpdateMessage) -> None:
+            if rdtype is None:
+                message.absent(name)
+            else:
+                message.absent(name, rdtype)
+
+        return self.update(zone, name, build) == "NOERROR"
 
     def read(
         self, zone: dns.name.Name, name: dns.name.Name, rdtype: dns.rdatatype.RdataType
     ) -> Observed:
         """Ask the primary directly (RD=0, signed) what it serves at `name` for `rdtype`."""
+        return self.read_many(zone, [(name, rdtype)])[0]
+
+    def read_many(
+        self, zone: dns.name.Name, keys: list[tuple[dns.name.Name, dns.rdatatype.RdataType]]
+    ) -> list[Observed]:
+        """Read several record sets, pipelined over one connection (TCP), in the order asked."""
         import dns.flags
         import dns.message
+
+        queries = []
+        ids: set[int] = set()
+        for name, rdtype in keys:
+            query = dns.message.make_query(name, rdtype)
+            while query.id in ids:  # answers are matched by ID
+                query.id = (query.id + 1) % 65536
+            ids.add(query.id)
+            query.flags &= ~dns.flags.RD
+            query.use_tsig(self.key)
+            queries.append(query)
+        raws = exchange_many([query.to_wire() for query in queries], self.server)
+        return [
+            self._observed(zone, name, rdtype, self._parse(query, raw, self.where(zone, name)))
+            for (name, rdtype), query, raw in zip(keys, queries, raws, strict=True)
+        ]
+
+    def _observed(
+        self,
+        zone: dns.name.Name,
+        name: dns.name.Name,
+        rdtype: dns.rdatatype.RdataType,
+        response: dns.message.Message,
+    ) -> Observed:
+        """Interpret the answer to a direct read of `name` and `rdtype`."""
+        import dns.flags
         import dns.rdatatype
 
         where = self.where(zone, name)
-        query = dns.message.make_query(name, rdtype)
-        query.flags &= ~dns.flags.RD
-        query.use_tsig(self.key)
-        response = self._send(query, where, is_update=False)
         code = self._rcode(response)
         if code == "NXDOMAIN":
             return Observed(frozenset(), None)
@@ -121,14 +166,12 @@ class DnsClient:
                 cname = rrset[0].to_text()
         return Observed(frozenset(), None, cname)
 
-    def _send(
-        self, message: dns.message.Message, where: Where, *, is_update: bool
-    ) -> dns.message.Message:
+    def _parse(self, message: dns.message.Message, raw: bytes, where: Where) -> dns.message.Message:
+        """Decode and verify the answer `raw` to `message`."""
         import dns.exception
         import dns.message
         import dns.tsig
 
-        raw = exchange(message.to_wire(), self.server, is_update=is_update)
         try:
             response = dns.message.from_wire(raw, keyring=message.keyring, request_mac=message.mac)
         except dns.tsig.PeerBadKey:
@@ -158,3 +201,29 @@ class DnsClient:
         import dns.rcode
 
         return dns.rcode.to_text(response.rcode())
+
+
+def _to_wire(message: dns.update.UpdateMessage, what: str) -> bytes:
+    """Render (and sign) an UPDATE; refuse one too large for a DNS message rather than split it."""
+    import dns.exception
+
+    try:
+        return message.to_wire()
+    except dns.exception.TooBig:
+        size = 12 + sum(_uncompressed(section) for section in message.sections)
+        raise ResourceError(
+            f"the update of {what} does not fit in one DNS message: it needs about {size} octets "
+            f"(before name compression), and a message holds at most {MAX_MESSAGE}; nothing was "
+            "sent",
+            hint="Split the records into several resources (each is applied atomically on its "
+            "own), or shorten them.",
+        ) from None
+
+
+def _uncompressed(section: list[dns.rrset.RRset]) -> int:
+    import io
+
+    out = io.BytesIO()
+    for rrset in section:
+        rrset.to_wire(out)
+    return out.tell()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 import struct
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from nixops4_protocol.errors import ResourceError
 
@@ -13,20 +15,47 @@ from .server import Server
 _TRUNCATED = 0x02
 """The TC bit in the third octet of a DNS header."""
 
+_T = TypeVar("_T")
+
 
 def exchange(wire: bytes, server: Server, *, is_update: bool) -> bytes:
     """Send a message in wire format and return the raw answer; failures become ResourceErrors.
 
     The whole exchange (UDP try and TCP fallback included) is bounded by `server.timeout`.
     """
-    deadline = time.monotonic() + server.timeout
-    try:
+
+    def send() -> bytes:
+        deadline = time.monotonic() + server.timeout
         address = _resolve(server)
         if server.transport == "udp":
             answer = _udp(wire, address, deadline)
             if not answer[2] & _TRUNCATED:
                 return answer
         return _tcp(wire, address, deadline)
+
+    return _guarded(send, server, is_update=is_update)
+
+
+def exchange_many(wires: list[bytes], server: Server) -> list[bytes]:
+    """Send several queries and return their raw answers in the same order.
+
+    Over TCP the queries share one connection and are pipelined (answers matched by message ID,
+    which must be distinct); each answer must arrive within `server.timeout` of the previous one.
+    Over UDP they are sent one after the other.
+    """
+    if server.transport == "udp":
+        return [exchange(wire, server, is_update=False) for wire in wires]
+
+    def send() -> list[bytes]:
+        return _tcp_pipelined(wires, _resolve(server), server.timeout)
+
+    return _guarded(send, server, is_update=False)
+
+
+def _guarded(send: Callable[[], _T], server: Server, *, is_update: bool) -> _T:
+    """Run `send`, turning network failures into ResourceErrors for people."""
+    try:
+        return send()
     except ConnectionRefusedError:
         raise ResourceError(
             f"the DNS server {server.describe()} refused the connection",
@@ -88,6 +117,26 @@ def _tcp(wire: bytes, address: tuple[int, tuple[str, int]], deadline: float) -> 
         sock.sendall(struct.pack("!H", len(wire)) + wire)
         (length,) = struct.unpack("!H", _read_exactly(sock, 2, deadline))
         return _read_exactly(sock, length, deadline)
+
+
+def _tcp_pipelined(
+    wires: list[bytes], address: tuple[int, tuple[str, int]], timeout: float
+) -> list[bytes]:
+    family, sockaddr = address
+    pending = {wire[:2]: index for index, wire in enumerate(wires)}
+    answers: list[bytes] = [b""] * len(wires)
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(sockaddr)
+        sock.sendall(b"".join(struct.pack("!H", len(wire)) + wire for wire in wires))
+        while pending:
+            deadline = time.monotonic() + timeout
+            (length,) = struct.unpack("!H", _read_exactly(sock, 2, deadline))
+            answer = _read_exactly(sock, length, deadline)
+            index = pending.pop(answer[:2], None)
+            if index is not None:
+                answers[index] = answer
+    return answers
 
 
 def _read_exactly(sock: socket.socket, count: int, deadline: float) -> bytes:
