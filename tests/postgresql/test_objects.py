@@ -288,3 +288,58 @@ def test_concurrent_grants_do_not_fail(
     assert [outputs_of(response) for response in results] == [{}] * len(names)
     for name in names:
         assert one(postgres_server, "SELECT has_schema_privilege(%s, 'busy', 'USAGE')", name)
+
+
+def test_grant_destroy_revokes_after_a_default_owner_is_gone(
+    postgres_server: PostgresServer, connection: dict[str, Any]
+) -> None:
+    """Destroy revokes the privileges even when a `defaultPrivilegesFor` role was dropped since."""
+    role(connection, "late_reader")
+    role(connection, "late_owner")
+    with postgres_server.connect() as conn:
+        conn.execute("CREATE SCHEMA late")
+        conn.execute("CREATE TABLE late.t (id int)")
+    inputs = grant_inputs(connection, "late_reader", schema="late", privileges=["SELECT"],
+                          defaultPrivilegesFor=["late_owner"])  # fmt: skip
+    create("grant", inputs)
+    assert _table_privileges(postgres_server, "late_reader", "t") == ["SELECT"]
+    with postgres_server.connect() as conn:
+        conn.execute("DROP OWNED BY late_owner")
+        conn.execute("DROP ROLE late_owner")
+    assert destroy("grant", inputs) == {"destroyResourceResponse": {}}
+    assert _table_privileges(postgres_server, "late_reader", "t") == []
+
+
+def test_database_destroy_through_a_connection_to_itself(
+    postgres_server: PostgresServer, connection: dict[str, Any]
+) -> None:
+    """A database whose `connection.database` is itself is dropped (from another database)."""
+    create("database", database_inputs(connection, "self_db"))
+    inputs = database_inputs({**connection, "database": "self_db"}, "self_db",
+                             destroyPolicy="drop")  # fmt: skip
+    assert create("database", inputs)["name"] == "self_db"
+    assert destroy("database", inputs) == {"destroyResourceResponse": {}}
+    assert one(postgres_server, "SELECT 1 FROM pg_database WHERE datname = 'self_db'") is None
+
+
+def test_failed_database_drop_leaves_it_usable(
+    postgres_server: PostgresServer, connection: dict[str, Any]
+) -> None:
+    """When DROP DATABASE fails, the database still accepts connections and stays a template."""
+    inputs = database_inputs(connection, "kept_db", isTemplate=True, destroyPolicy="drop")
+    create("database", inputs)
+    with postgres_server.connect("kept_db") as conn:
+        conn.execute("CREATE SUBSCRIPTION keep_kept_db CONNECTION 'dbname=nowhere' "
+                     "PUBLICATION p WITH (connect = false)")  # fmt: skip
+    try:
+        message = error_of(destroy("database", inputs))
+        assert "cannot drop database 'kept_db'" in message
+        assert "logical replication subscription" in message
+        row = one(postgres_server, "SELECT ARRAY[datallowconn, datistemplate] FROM pg_database"
+                  " WHERE datname = 'kept_db'")  # fmt: skip
+        assert row == [True, True]
+    finally:
+        with postgres_server.connect("kept_db") as conn:
+            conn.execute("ALTER SUBSCRIPTION keep_kept_db SET (slot_name = NONE)")
+            conn.execute("DROP SUBSCRIPTION keep_kept_db")
+    assert destroy("database", inputs) == {"destroyResourceResponse": {}}

@@ -217,3 +217,38 @@ def test_destroy_refuses_a_foreign_role(
     message = error_of(destroy("role", role_inputs(connection, "not_ours")))
     assert "does not carry the marker" in message
     assert role_row(postgres_server, "not_ours") is not None
+
+
+def test_valid_until_removed_then_applied_again(
+    postgres_server: PostgresServer, connection: dict[str, Any]
+) -> None:
+    """A role whose expiry was removed (stored as `infinity`) converges again without an error."""
+    inputs = role_inputs(connection, "expiring", validUntil="2031-01-01 00:00:00+00")
+    create("role", inputs)
+    forever = role_inputs(connection, "expiring")
+    create("role", forever)
+    assert create("role", forever)["name"] == "expiring"
+    assert create("role", {**forever, "validUntil": "infinity"})["name"] == "expiring"
+    with postgres_server.connect() as conn:
+        conn.execute("ALTER ROLE expiring VALID UNTIL '2040-05-05'")
+    create("role", inputs)
+    row = role_row(postgres_server, "expiring")
+    assert row is not None
+    assert row["until"].startswith("2031-01-01")
+
+
+def test_password_set_by_a_role_admin_that_is_not_superuser(
+    postgres_server: PostgresServer, connection: dict[str, Any], tmp_path: Path
+) -> None:
+    """A CREATEROLE user that cannot read pg_authid still sets the password, on every apply."""
+    admin_password, admin_file = new_password(tmp_path, "admin")
+    with postgres_server.connect() as conn:
+        conn.execute(f"CREATE ROLE role_admin LOGIN CREATEROLE PASSWORD '{admin_password}'")
+    as_admin = {**connection, "user": "role_admin", "passwordFile": str(admin_file)}
+    password, path = new_password(tmp_path, "app")
+    inputs = role_inputs(as_admin, "admin_made", login=True, passwordFile=str(path))
+    run = run_process([create_request("role", inputs), create_request("role", inputs)])
+    assert [outputs_of(response)["name"] for response in run.responses] == ["admin_made"] * 2
+    assert "cannot read pg_authid" in run.stderr
+    with postgres_server.connect(user="admin_made", password=password) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == ("admin_made",)

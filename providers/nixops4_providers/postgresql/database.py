@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from nixops4_protocol.errors import ImmutableFieldError, ResourceError
@@ -134,10 +135,11 @@ def _differences(inputs: DatabaseInputs, found: dict[str, Any], owner: str) -> d
     return changes
 
 
-def _alter(conn: psycopg.Connection[Any], inputs: DatabaseInputs, changes: dict[str, Any]) -> None:
+def _alter(conn: psycopg.Connection[Any], database: str, changes: dict[str, Any]) -> None:
+    """Apply changed settings (`owner` or an `ALTER DATABASE ... WITH` option) to a database."""
     from psycopg import sql
 
-    name = sql.Identifier(inputs.name)
+    name = sql.Identifier(database)
     for key, value in changes.items():
         if key == "owner":
             conn.execute(
@@ -159,6 +161,40 @@ def _reassign_owned(inputs: DatabaseInputs, old: str, new: str) -> None:
         conn.execute(
             sql.SQL("REASSIGN OWNED BY {} TO {}").format(sql.Identifier(old), sql.Identifier(new))
         )
+
+
+def _database_to_drop_from(inputs: DatabaseInputs) -> str | None:
+    """Another database to connect to when `connection.database` is the one to drop, else None.
+
+    A database cannot be dropped, or closed to connections, from a session inside it.
+    """
+    if inputs.connection.database != inputs.name:
+        return None
+    return "template1" if inputs.name == "postgres" else "postgres"
+
+
+def _drop(conn: psycopg.Connection[Any], name: str, found: dict[str, Any]) -> int:
+    """Close the database to new sessions, end the others and drop it; return how many ended.
+
+    A failed DROP restores `ALLOW_CONNECTIONS` and `IS_TEMPLATE`, so the database stays usable.
+    """
+    import psycopg
+    from psycopg import sql
+
+    changes = {"allow_connections": False, "is_template": False}
+    _alter(conn, name, {key: value for key, value in changes.items() if found[key] != value})
+    try:
+        (terminated,) = conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        ).fetchone() or (0,)
+        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    except psycopg.Error:
+        with contextlib.suppress(psycopg.Error):
+            _alter(conn, name, {key: found[key] for key in changes if found[key] != changes[key]})
+        raise
+    return int(terminated)
 
 
 class Database(Resource[DatabaseInputs, ObjectOutputs]):
@@ -190,7 +226,7 @@ class Database(Resource[DatabaseInputs, ObjectOutputs]):
                         f"{key} should be {value!r}" for key, value in changes.items()
                     ),
                 )
-                _alter(conn, inputs, changes)
+                _alter(conn, inputs.name, changes)
                 if changes:
                     ctx.log.info("changed database", changed=sorted(changes))
             if "owner" in changes and inputs.reassign_owned and found is not None:
@@ -214,11 +250,12 @@ class Database(Resource[DatabaseInputs, ObjectOutputs]):
 
     def destroy(self, previous: Existing[DatabaseInputs, ObjectOutputs], ctx: Context) -> None:
         """Drop the database only when `destroyPolicy = "drop"`; succeed when it is gone."""
-        from psycopg import sql
-
         inputs = previous.inputs
         what = f"database {inputs.name!r}"
-        with open_connection(inputs.connection) as conn, sql_errors(f"cannot drop {what}"):
+        with (
+            open_connection(inputs.connection, _database_to_drop_from(inputs)) as conn,
+            sql_errors(f"cannot drop {what}"),
+        ):
             found = _read(conn, inputs.name)
             if found is None:
                 return
@@ -231,13 +268,5 @@ class Database(Resource[DatabaseInputs, ObjectOutputs]):
                     hint='Set `destroyPolicy = "drop";` to drop it, or "keep" to leave it in place and forget it.',
                 )
             refuse_foreign_destroy(what, found["comment"])
-            name = sql.Identifier(inputs.name)
-            conn.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(name))
-            conn.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE false").format(name))
-            (terminated,) = conn.execute(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()",
-                (inputs.name,),
-            ).fetchone() or (0,)
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(name))
+            terminated = _drop(conn, inputs.name, found)
             ctx.log.info("dropped database", terminated_sessions=terminated)

@@ -289,8 +289,12 @@ class Grant(Resource[GrantInputs, NoOutputs]):
         return self.create(inputs, ctx)
 
     def destroy(self, previous: Existing[GrantInputs, NoOutputs], ctx: Context) -> None:
-        """Revoke every privilege this resource manages (a missing role or schema is fine)."""
-        inputs = previous.inputs.model_copy(update={"privileges": []})
+        """Revoke every privilege this resource manages (a missing role or schema is fine).
+
+        Default privileges are revoked for every owner that still has some for the role, so a
+        declared owner that was dropped since does not stop the rest from being revoked.
+        """
+        inputs = previous.inputs.model_copy(update={"privileges": [], "default_privileges_for": []})
         try:
             converge_grant(inputs, ctx)
         except ResourceError as error:

@@ -155,7 +155,7 @@ def _read_role(conn: psycopg.Connection[Any], name: str) -> dict[str, Any] | Non
             SELECT r.oid, r.rolsuper AS superuser, r.rolcreatedb AS createdb,
                    r.rolcreaterole AS createrole, r.rolinherit AS inherit, r.rolcanlogin AS login,
                    r.rolreplication AS replication, r.rolbypassrls AS bypassrls,
-                   r.rolconnlimit AS connection_limit, r.rolvaliduntil AS valid_until,
+                   r.rolconnlimit AS connection_limit, r.rolvaliduntil::text AS valid_until,
                    shobj_description(r.oid, 'pg_authid') AS comment,
                    ARRAY(SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
                          WHERE m.member = r.oid ORDER BY 1) AS member_of,
@@ -168,16 +168,20 @@ def _read_role(conn: psycopg.Connection[Any], name: str) -> dict[str, Any] | Non
     return row
 
 
-def _valid_until_matches(conn: psycopg.Connection[Any], current: Any, wanted: str | None) -> bool:
-    """Whether the stored VALID UNTIL equals the declared one (null and infinity mean forever)."""
-    if wanted is None:
-        return (
-            current is None or fetch_one(conn, "SELECT %s = 'infinity'::timestamptz", (current,))[0]
-        )
+def _valid_until_matches(
+    conn: psycopg.Connection[Any], current: str | None, wanted: str | None
+) -> bool:
+    """Whether the stored VALID UNTIL equals the declared one (null and infinity mean forever).
+
+    Compared by the server: psycopg cannot load `infinity` into a Python datetime.
+    """
     with sql_errors(f"invalid `validUntil` {wanted!r}"):
-        return bool(
-            fetch_one(conn, "SELECT %s IS NOT DISTINCT FROM %s::timestamptz", (current, wanted))[0]
+        row = fetch_one(
+            conn,
+            "SELECT coalesce(%s::timestamptz, 'infinity') = coalesce(%s::timestamptz, 'infinity')",
+            (current, wanted),
         )
+    return bool(row[0])
 
 
 def _attribute_clauses(
@@ -193,9 +197,8 @@ def _attribute_clauses(
             clauses.append(sql.SQL(flag.upper() if wanted else "NO" + flag.upper()))
     if found is None or found["connection_limit"] != inputs.connection_limit:
         clauses.append(sql.SQL("CONNECTION LIMIT {}").format(sql.Literal(inputs.connection_limit)))
-    if (found is not None or inputs.valid_until is not None) and (
-        found is None or not _valid_until_matches(conn, found["valid_until"], inputs.valid_until)
-    ):
+    current = found["valid_until"] if found is not None else None
+    if not _valid_until_matches(conn, current, inputs.valid_until):
         clauses.append(
             sql.SQL("VALID UNTIL {}").format(sql.Literal(inputs.valid_until or "infinity"))
         )
@@ -273,7 +276,8 @@ def _password_needs_setting(
     import psycopg
 
     try:
-        row = fetch_one(conn, "SELECT rolpassword FROM pg_authid WHERE oid = %s", (oid,))
+        with conn.transaction():  # a savepoint: the refusal must not abort the whole transaction
+            row = fetch_one(conn, "SELECT rolpassword FROM pg_authid WHERE oid = %s", (oid,))
     except psycopg.errors.InsufficientPrivilege:
         ctx.log.info("cannot read pg_authid as a non-superuser; setting the password every time")
         return True
