@@ -44,12 +44,25 @@ class Dns:
             "adopt": adopt,
         }
 
+    def records_inputs(
+        self, records: list[dict[str, Any]], *, adopt: bool = False, **server: Any
+    ) -> dict[str, Any]:
+        """The inputs of `zone_records` in the test zone; entries get the default TTL 300."""
+        return {
+            "server": self.server.server_inputs(**server),
+            "zone": self.server.zone,
+            "records": [{"ttl": 300, **entry} for entry in records],
+            "adopt": adopt,
+        }
+
     @staticmethod
-    def create_request(inputs: dict[str, Any], *, stateful: bool = True) -> dict[str, Any]:
+    def create_request(
+        inputs: dict[str, Any], *, stateful: bool = True, rtype: str = "record"
+    ) -> dict[str, Any]:
         """A createResourceRequest."""
         return {
             "createResourceRequest": {
-                "type": "record",
+                "type": rtype,
                 "inputProperties": inputs,
                 "isStateful": stateful,
             }
@@ -57,18 +70,24 @@ class Dns:
 
     @staticmethod
     def update_request(
-        previous: dict[str, Any], outputs: dict[str, Any] | None, inputs: dict[str, Any]
+        previous: dict[str, Any],
+        outputs: dict[str, Any] | None,
+        inputs: dict[str, Any],
+        *,
+        rtype: str = "record",
     ) -> dict[str, Any]:
         """An updateResourceRequest from `previous` inputs (and outputs) to `inputs`."""
-        resource: dict[str, Any] = {"type": "record", "inputProperties": previous}
+        resource: dict[str, Any] = {"type": rtype, "inputProperties": previous}
         if outputs is not None:
             resource["outputProperties"] = outputs
         return {"updateResourceRequest": {"resource": resource, "inputProperties": inputs}}
 
     @staticmethod
-    def destroy_request(previous: dict[str, Any], outputs: dict[str, Any] | None) -> dict[str, Any]:
-        """A destroyResourceRequest for a record applied with `previous` inputs."""
-        resource: dict[str, Any] = {"type": "record", "inputProperties": previous}
+    def destroy_request(
+        previous: dict[str, Any], outputs: dict[str, Any] | None, *, rtype: str = "record"
+    ) -> dict[str, Any]:
+        """A destroyResourceRequest for a resource applied with `previous` inputs."""
+        resource: dict[str, Any] = {"type": rtype, "inputProperties": previous}
         if outputs is not None:
             resource["outputProperties"] = outputs
         return {"destroyResourceRequest": {"resource": resource}}
@@ -79,23 +98,38 @@ class Dns:
         assert run.exit_status == 0, run.stderr
         return run
 
-    def create(self, inputs: dict[str, Any], *, stateful: bool = True) -> dict[str, Any]:
+    def create(
+        self, inputs: dict[str, Any], *, stateful: bool = True, rtype: str = "record"
+    ) -> dict[str, Any]:
         """Create in a fresh process; return the response."""
-        return self.run(self.create_request(inputs, stateful=stateful)).response
+        return self.run(self.create_request(inputs, stateful=stateful, rtype=rtype)).response
 
     def update(
-        self, previous: dict[str, Any], outputs: dict[str, Any] | None, inputs: dict[str, Any]
+        self,
+        previous: dict[str, Any],
+        outputs: dict[str, Any] | None,
+        inputs: dict[str, Any],
+        *,
+        rtype: str = "record",
     ) -> dict[str, Any]:
         """Update in a fresh process; return the response."""
-        return self.run(self.update_request(previous, outputs, inputs)).response
+        return self.run(self.update_request(previous, outputs, inputs, rtype=rtype)).response
 
-    def destroy(self, previous: dict[str, Any], outputs: dict[str, Any] | None) -> dict[str, Any]:
+    def destroy(
+        self, previous: dict[str, Any], outputs: dict[str, Any] | None, *, rtype: str = "record"
+    ) -> dict[str, Any]:
         """Destroy in a fresh process; return the response."""
-        return self.run(self.destroy_request(previous, outputs)).response
+        return self.run(self.destroy_request(previous, outputs, rtype=rtype)).response
 
     def fqdn(self, name: str, zone: str | None = None) -> str:
         """The absolute form of a zone-relative name."""
         return f"{name}.{zone or self.server.zone}."
+
+    def write_behind_our_back(self, name: str, rdtype: str, *values: str) -> None:
+        """Replace an RRset directly on the server, as another tool would."""
+        update = self.server.new_update()
+        update.replace(name, 300, rdtype, *values)
+        assert self.server.send(update) == 0
 
     def serial(self, zone: str | None = None) -> int:
         """The zone's SOA serial, which the server bumps once per applied UPDATE."""

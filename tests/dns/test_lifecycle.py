@@ -10,13 +10,6 @@ from tests.dns.conftest import Dns
 pytestmark = pytest.mark.dns
 
 
-def _write_behind_our_back(dns: Dns, name: str, rdtype: str, *values: str) -> None:
-    """Replace an RRset directly on the server, as another tool would."""
-    update = dns.server.new_update()
-    update.replace(name, 300, rdtype, *values)
-    assert dns.server.send(update) == 0
-
-
 def test_create_is_an_idempotent_ensure(dns: Dns, name: str) -> None:
     """A stateless resource gets create on every apply: the second one changes nothing."""
     inputs = dns.inputs(name, "A", ["192.0.2.1"])
@@ -38,7 +31,7 @@ def test_create_with_our_values_and_another_ttl_changes_the_ttl(dns: Dns, name: 
 
 def test_create_refuses_a_foreign_record_set_unless_adopting(dns: Dns, name: str) -> None:
     """Existing other values are not ours: refused, untouched; `adopt` replaces them."""
-    _write_behind_our_back(dns, name, "A", "198.51.100.7")
+    dns.write_behind_our_back(name, "A", "198.51.100.7")
     message = error_of(dns.create(dns.inputs(name, "A", ["192.0.2.1"])))
     assert "already exists with other values (198.51.100.7)" in message
     assert "adopt = true" in message
@@ -76,7 +69,7 @@ def test_update_refuses_a_record_set_changed_behind_our_back(dns: Dns, name: str
     """If the RRset no longer holds what we last wrote, update fails and overwrites nothing."""
     inputs = dns.inputs(name, "A", ["192.0.2.1"])
     outputs = outputs_of(dns.create(inputs))
-    _write_behind_our_back(dns, name, "A", "203.0.113.9")
+    dns.write_behind_our_back(name, "A", "203.0.113.9")
     message = error_of(dns.update(inputs, outputs, dict(inputs, values=["192.0.2.2"])))
     assert "was changed outside nixops4: it holds 203.0.113.9" in message
     assert "we last wrote 192.0.2.1" in message
@@ -167,7 +160,7 @@ def test_destroy_refuses_a_record_set_changed_behind_our_back(dns: Dns, name: st
     """Destroy does not delete values someone else wrote."""
     inputs = dns.inputs(name, "A", ["192.0.2.1"])
     outputs = outputs_of(dns.create(inputs))
-    _write_behind_our_back(dns, name, "A", "192.0.2.1", "203.0.113.1")
+    dns.write_behind_our_back(name, "A", "192.0.2.1", "203.0.113.1")
     message = error_of(dns.destroy(inputs, outputs))
     assert "it was not deleted" in message
     assert dns.server.rrset(dns.fqdn(name), "A") == (300, {"192.0.2.1", "203.0.113.1"})

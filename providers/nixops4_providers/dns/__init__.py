@@ -2,5 +2,11 @@
 
 from nixops4_protocol.provider import Provider
 
-provider = Provider("dns", {"record": "nixops4_providers.dns.record:Record"})
+provider = Provider(
+    "dns",
+    {
+        "record": "nixops4_providers.dns.record:Record",
+        "zone_records": "nixops4_providers.dns.zone_records:ZoneRecords",
+    },
+)
 """The provider; resource types are registered lazily as `module:Class` strings."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from nixops4_protocol.context import Context
@@ -12,12 +11,20 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from . import names
 from .client import DnsClient, Observed
+from .rrset import (
+    DEFAULT_TTL,
+    OwnerName,
+    RecordSet,
+    RecordSetOutputs,
+    RecordType,
+    Ttl,
+    Values,
+    shown,
+)
 from .server import Server
 
 if TYPE_CHECKING:
-    import dns.name
     import dns.rdata
-    import dns.rdatatype
     import dns.update
 
 
@@ -26,18 +33,10 @@ class RecordInputs(Model):
 
     server: Server = Field(description="The zone's primary server and the TSIG key.")
     zone: str = Field(description="The zone the record set lives in, e.g. `example.org`.")
-    name: str = Field(
-        description="Owner name: relative to the zone (`www`), `@` for the apex, or absolute "
-        "with a trailing dot (`www.example.org.`); `*` as the leftmost label is a wildcard."
-    )
-    type: str = Field(description="Record type, e.g. `A`, `AAAA`, `CNAME`, `MX`, `TXT`, `CAA`.")
-    ttl: int = Field(default=3600, ge=0, le=names.MAX_TTL, description="TTL in seconds.")
-    values: list[str] = Field(
-        min_length=1,
-        description="The records' data in zone-file presentation format; names in them are "
-        'relative to the zone unless they end with a dot. A TXT value not starting with `"` '
-        "is one text (split into 255-octet strings as needed).",
-    )
+    name: OwnerName
+    type: RecordType
+    ttl: Ttl = DEFAULT_TTL
+    values: Values
     adopt: bool = Field(
         default=False,
         description="Take over a record set that exists with other values (replacing them) "
@@ -57,12 +56,6 @@ class RecordInputs(Model):
             names.parse_owner(value, names.parse_zone(info.data["zone"]))
         return value
 
-    @field_validator("type")
-    @classmethod
-    def _check_type(cls, value: str) -> str:
-        names.parse_type(value)
-        return value
-
     @field_validator("values")
     @classmethod
     def _check_values(cls, value: list[str], info: ValidationInfo) -> list[str]:
@@ -72,74 +65,20 @@ class RecordInputs(Model):
         return value
 
 
-class RecordOutputs(Model):
+class RecordOutputs(RecordSetOutputs):
     """Outputs of `record`."""
 
-    fqdn: str = Field(description="Absolute owner name, with the trailing dot.")
     zone: str = Field(description="Absolute zone name, with the trailing dot.")
-    type: str = Field(description="Record type in upper case.")
-    ttl: int = Field(description="TTL in seconds.")
-    values: list[str] = Field(
-        description="The records in canonical presentation format (absolute names), sorted."
-    )
 
 
-@dataclass(frozen=True)
-class RecordSet:
-    """One parsed RRset: where it lives and what it holds."""
-
-    zone: dns.name.Name
-    fqdn: dns.name.Name
-    rdtype: dns.rdatatype.RdataType
-    ttl: int
-    rdatas: frozenset[dns.rdata.Rdata]
-
-    @classmethod
-    def of(cls, inputs: RecordInputs) -> RecordSet:
-        """Parse validated inputs."""
-        zone = names.parse_zone(inputs.zone)
-        rdtype = names.parse_type(inputs.type)
-        return cls(
-            zone=zone,
-            fqdn=names.parse_owner(inputs.name, zone),
-            rdtype=rdtype,
-            ttl=inputs.ttl,
-            rdatas=names.parse_values(inputs.values, rdtype, zone),
-        )
-
-    @property
-    def type_text(self) -> str:
-        """The type mnemonic."""
-        import dns.rdatatype
-
-        return dns.rdatatype.to_text(self.rdtype)
-
-    @property
-    def is_cname(self) -> bool:
-        """Whether this is a CNAME, which must be alone at its name."""
-        return self.type_text == "CNAME"
-
-    def same_place(self, other: RecordSet) -> bool:
-        """Whether both are the same RRset (zone, owner name and type)."""
-        return (self.zone, self.fqdn, self.rdtype) == (other.zone, other.fqdn, other.rdtype)
-
-    def label(self) -> str:
-        """E.g. `www.example.org. A`."""
-        return f"{self.fqdn.to_text()} {self.type_text}"
-
-    def outputs(self) -> RecordOutputs:
-        """The outputs describing this RRset."""
-        return RecordOutputs(
-            fqdn=self.fqdn.to_text(),
-            zone=self.zone.to_text(),
-            type=self.type_text,
-            ttl=self.ttl,
-            values=names.canonical(self.rdatas),
-        )
+def _record_set(inputs: RecordInputs) -> RecordSet:
+    """Parse validated inputs."""
+    zone = names.parse_zone(inputs.zone)
+    return RecordSet.parse(zone, inputs.name, inputs.type, inputs.ttl, inputs.values)
 
 
-def _shown(rdatas: frozenset[dns.rdata.Rdata]) -> str:
-    return ", ".join(names.canonical(rdatas)) or "nothing"
+def _outputs(wanted: RecordSet) -> RecordOutputs:
+    return RecordOutputs(zone=wanted.zone.to_text(), **wanted.outputs().model_dump())
 
 
 class Record(Resource[RecordInputs, RecordOutputs]):
@@ -152,15 +91,15 @@ class Record(Resource[RecordInputs, RecordOutputs]):
     def describe(self, inputs: RecordInputs) -> str:
         """Name the record set, e.g. `www.example.org. A`."""
         try:
-            return RecordSet.of(inputs).label()
+            return _record_set(inputs).label()
         except ValueError:
             return f"{inputs.name} {inputs.type}"
 
     def create(self, inputs: RecordInputs, ctx: Context) -> RecordOutputs:
         """Ensure the record set holds exactly the declared values (a no-op when it does)."""
-        wanted = RecordSet.of(inputs)
+        wanted = _record_set(inputs)
         _converge(DnsClient(inputs.server), wanted, owned=None, adopt=inputs.adopt, ctx=ctx)
-        return wanted.outputs()
+        return _outputs(wanted)
 
     def update(
         self,
@@ -169,12 +108,12 @@ class Record(Resource[RecordInputs, RecordOutputs]):
         ctx: Context,
     ) -> RecordOutputs:
         """Replace what we last wrote atomically; a new zone, name or type moves the record set."""
-        wanted = RecordSet.of(inputs)
+        wanted = _record_set(inputs)
         old, owned = _last_written(previous)
         client = DnsClient(inputs.server)
         if wanted.same_place(old):
             _converge(client, wanted, owned=owned, adopt=inputs.adopt, ctx=ctx)
-            return wanted.outputs()
+            return _outputs(wanted)
         old_client = (
             client if previous.inputs.server == inputs.server else DnsClient(previous.inputs.server)
         )
@@ -193,7 +132,7 @@ class Record(Resource[RecordInputs, RecordOutputs]):
             )
             _converge(client, wanted, owned=None, adopt=inputs.adopt, ctx=ctx)
             _remove(old_client, old, owned, ctx)
-        return wanted.outputs()
+        return _outputs(wanted)
 
     def destroy(self, previous: Existing[RecordInputs, RecordOutputs], ctx: Context) -> None:
         """Delete exactly the record set we last wrote; succeed when it is already gone."""
@@ -205,7 +144,7 @@ def _last_written(
     previous: Existing[RecordInputs, RecordOutputs],
 ) -> tuple[RecordSet, frozenset[dns.rdata.Rdata]]:
     """The previous record set and the values we last wrote (from the outputs when present)."""
-    old = RecordSet.of(previous.inputs)
+    old = _record_set(previous.inputs)
     if previous.outputs is None:
         return old, old.rdatas
     return old, names.parse_values(previous.outputs.values, old.rdtype, old.zone)
@@ -300,18 +239,18 @@ def _decide(
         return None
     if adopt:
         ctx.log.warning(
-            "adopting record set: replacing its values", record=wanted.label(), found=_shown(rdatas)
+            "adopting record set: replacing its values", record=wanted.label(), found=shown(rdatas)
         )
         return rdatas
     if owned is None:
         raise ResourceError(
-            f"{wanted.label()} already exists with other values ({_shown(rdatas)}); it is not "
+            f"{wanted.label()} already exists with other values ({shown(rdatas)}); it is not "
             "ours, so it was left alone",
             hint="Set `adopt = true` to take it over and replace its values, or remove it first.",
         )
     raise ResourceError(
-        f"{wanted.label()} was changed outside nixops4: it holds {_shown(rdatas)}, but we last "
-        f"wrote {_shown(owned)}; it was not overwritten",
+        f"{wanted.label()} was changed outside nixops4: it holds {shown(rdatas)}, but we last "
+        f"wrote {shown(owned)}; it was not overwritten",
         hint="Find out who changed it; set `adopt = true` to overwrite it anyway, or declare "
         "the values it should have.",
     )
@@ -323,7 +262,7 @@ def _verify(client: DnsClient, wanted: RecordSet, ctx: Context, done: str) -> No
     if current.rdatas != wanted.rdatas or current.ttl != wanted.ttl:
         raise ResourceError(
             f"the server accepted the update of {wanted.label()} but now serves "
-            f"{_shown(current.rdatas)} (TTL {current.ttl}) instead of {_shown(wanted.rdatas)} "
+            f"{shown(current.rdatas)} (TTL {current.ttl}) instead of {shown(wanted.rdatas)} "
             f"(TTL {wanted.ttl})",
             hint="The server may have ignored part of the update (RFC 2136 servers silently skip "
             "records that conflict with a CNAME, or that their update policy filters); check its log.",
@@ -358,7 +297,7 @@ def _remove(
         return
     current = client.read(old.zone, old.fqdn, old.rdtype)
     raise ResourceError(
-        f"{old.label()} was changed outside nixops4: it holds {_shown(current.rdatas)}, but we "
-        f"last wrote {_shown(owned)}; it was not deleted",
+        f"{old.label()} was changed outside nixops4: it holds {shown(current.rdatas)}, but we "
+        f"last wrote {shown(owned)}; it was not deleted",
         hint="Find out who changed it, and delete it by hand if it should go.",
     )
