@@ -172,7 +172,10 @@ def test_duplicates_and_invalid_entries_are_refused_naming_the_entries(dns: Dns,
         {"name": "a..b", "type": "A", "values": ["192.0.2.1"]},
         {"name": name, "type": "MX", "values": ["mail"]},
     ]
-    bogus = [{"name": name, "type": "A", "values": ["192.0.2.1"]}, {"name": name, "type": "BOGUS"}]
+    bogus: list[dict[str, Any]] = [
+        {"name": name, "type": "A", "values": ["192.0.2.1"]},
+        {"name": name, "type": "BOGUS"},
+    ]
     run = dns.run(
         dns.create_request(dns.records_inputs(duplicate), rtype=ZONE_RECORDS),
         dns.create_request(dns.records_inputs(invalid), rtype=ZONE_RECORDS),
