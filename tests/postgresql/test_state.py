@@ -233,3 +233,26 @@ def test_event_after_an_unlocked_read_of_a_new_state(connection: dict[str, Any])
     assert run.responses[1] == {"stateResourceEventResponse": {}}
     reread = run_process([read_request(inputs, created)]).response
     assert list(reread["stateResourceReadResponse"]["state"]["resources"]) == ["first"]
+
+
+def test_a_deployer_without_ddl_rights_uses_existing_tables(
+    postgres_server: PostgresServer, connection: dict[str, Any], tmp_path: Any
+) -> None:
+    """Tables made by an administrator serve a user that may only read and write their rows."""
+    from tests.postgresql.helpers import new_password
+
+    create_store(state_inputs(connection, "admin-made"))
+    password, path = new_password(tmp_path, "deployer")
+    with postgres_server.connect() as conn:
+        conn.execute(f"CREATE ROLE state_deployer LOGIN PASSWORD '{password}'")
+        conn.execute("GRANT USAGE ON SCHEMA nixops4 TO state_deployer")
+        conn.execute(
+            "GRANT SELECT, INSERT, UPDATE ON nixops4.state_events, nixops4.state_events_locks"
+            " TO state_deployer"
+        )
+    limited = {**connection, "user": "state_deployer", "passwordFile": str(path)}
+    inputs = state_inputs(limited, "admin-made")
+    outputs = create_store(inputs)
+    run = run_process([read_request(inputs, outputs), event_request(inputs, outputs, "r")])
+    assert run.responses[1] == {"stateResourceEventResponse": {}}, run.responses
+    assert [i for i, _, _ in stored_events(postgres_server, "admin-made")] == [0, 1]

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nixops4_protocol.client import create_request
+from nixops4_protocol.client import create_request, update_request
 from nixops4_protocol.testing import error_of
 
 from tests.secrets.helpers import (
@@ -195,3 +195,39 @@ def test_missing_privileges_are_a_clear_error(
     message = error_of(run([create_request(TYPE, properties, stateful=True)], tmp_path).response)
     assert "permission denied for schema public" in message
     assert "may use (and create) this table" in message
+    assert "CREATE TABLE" not in message, "the server's error, not the statement, is reported"
+
+
+def test_a_deployer_without_ddl_rights_uses_an_existing_table(
+    postgres_server: PostgresServer, key_file: Path, tmp_path: Path
+) -> None:
+    """A table made by an administrator serves a user that may only read and write its rows."""
+    value_of(create(tmp_path, pg_inputs(postgres_server, key_file, tmp_path, "first", "dml_only")))
+    password_file = tmp_path / "dml.password"
+    password_file.write_text("dml-only-user-password\n", encoding="utf-8")
+    with postgres_server.connect() as conn:
+        conn.execute("CREATE ROLE secrets_dml LOGIN PASSWORD 'dml-only-user-password'")
+        conn.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON dml_only TO secrets_dml")
+    properties = pg_inputs(postgres_server, key_file, tmp_path, "second", "dml_only")
+    properties["postgresql"]["connection"].update(
+        user="secrets_dml", passwordFile=str(password_file)
+    )
+    value_of(create(tmp_path, properties))
+    assert stored_row(postgres_server, "dml_only", "second") is not None
+
+
+def test_rotation_with_another_key_keeps_the_stored_value(
+    postgres_server: PostgresServer, key_file: Path, tmp_path: Path
+) -> None:
+    """Rotating with a key file other than the one the row is under is refused, not overwritten."""
+    properties = pg_inputs(postgres_server, key_file, tmp_path, "guarded", "other_key")
+    outputs = create(tmp_path, properties)
+    value_of(outputs)
+    before = stored_row(postgres_server, "other_key", "guarded")
+    other = tmp_path / "other.key"
+    other.write_text(base64.b64encode(os.urandom(32)).decode(), encoding="ascii")
+    stranger = {**properties, "postgresql": {**properties["postgresql"], "keyFile": str(other)}}
+    rotated = {**stranger, "generation": 1}
+    result = run([update_request(TYPE, rotated, stranger, outputs)], tmp_path)
+    assert "is encrypted under key id" in error_of(result.response)
+    assert stored_row(postgres_server, "other_key", "guarded") == before

@@ -87,9 +87,23 @@ def _tables(inputs: StateInputs) -> tuple[Any, Any]:
 
 
 def ensure_tables(conn: psycopg.Connection[Any], inputs: StateInputs) -> None:
-    """Create the schema and tables if missing (safe when several processes do it at once)."""
+    """Create the schema and tables if missing (safe when several processes do it at once).
+
+    When both tables exist no DDL is sent, so a user that may only read and write their rows
+    (tables made by an administrator) can use them: `CREATE ... IF NOT EXISTS` checks the
+    privilege to create before it checks whether the object exists.
+    """
     from psycopg import sql
 
+    with sql_errors("cannot look up the state tables"):
+        row = fetch_one(
+            conn,
+            "SELECT to_regclass(format('%%I.%%I', %s::text, %s::text)) IS NOT NULL"
+            " AND to_regclass(format('%%I.%%I', %s::text, %s::text)) IS NOT NULL",
+            (inputs.schema_, inputs.table, inputs.schema_, inputs.table + LOCKS_SUFFIX),
+        )
+    if row[0]:
+        return
     events, locks = _tables(inputs)
     with sql_errors("cannot create the state tables"), conn.transaction():
         conn.execute(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from nixops4_protocol.errors import ResourceError
 
+from nixops4_providers.postgresql.common import describe_sql_error
 from nixops4_providers.postgresql.connection import connect
 
 from .entropy import random_bytes
@@ -68,15 +69,18 @@ class PostgresStore:
         return stored
 
     def replace(self, name: str, value: str) -> None:
-        """Insert or overwrite the value of `name`."""
-        self._execute(
-            "INSERT INTO {table} (name, key_id, sealed) VALUES (%s, %s, %s) "
+        """Insert or overwrite the value of `name`; a row under another key is refused, not replaced."""
+        cursor = self._execute(
+            "INSERT INTO {table} AS stored (name, key_id, sealed) VALUES (%s, %s, %s) "
             "ON CONFLICT (name) DO UPDATE SET key_id = excluded.key_id, "
-            "sealed = excluded.sealed, updated_at = now()",
+            "sealed = excluded.sealed, updated_at = now() WHERE stored.key_id = excluded.key_id",
             name,
             self.key().key_id,
             self._seal(name, value),
         )
+        if cursor.rowcount == 0:
+            self.read(name)  # raises: the row is encrypted under another key
+            self.replace(name, value)  # the row changed in between: try again
 
     def delete(self, name: str) -> bool:
         """Delete the row of `name` and the local runtime copy."""
@@ -106,7 +110,7 @@ class PostgresStore:
             return self._connect().execute(statement, params)
         except psycopg.Error as error:
             raise ResourceError(
-                f"PostgreSQL store {self.describe()}: {str(error).strip()}",
+                f"PostgreSQL store {self.describe()}: {describe_sql_error(error)}",
                 hint="Check that the `connection` user may use (and create) this table.",
             ) from None
 
@@ -122,8 +126,19 @@ class PostgresStore:
         return self._connection
 
     def _create_table(self, connection: psycopg.Connection[tuple[Any, ...]]) -> None:
+        """Create the table if it is missing.
+
+        An existing table gets no DDL, so a user that may only read and write its rows (table
+        made by an administrator) can use it: `CREATE TABLE IF NOT EXISTS` checks the privilege
+        to create before it checks whether the table exists.
+        """
         from psycopg import sql
 
+        exists = connection.execute(
+            "SELECT to_regclass(quote_ident(%s)) IS NOT NULL", (self.settings.table,)
+        ).fetchone()
+        if exists and exists[0]:
+            return
         with connection.transaction():
             connection.execute("SELECT pg_advisory_xact_lock(%s)", (TABLE_LOCK,))
             connection.execute(
