@@ -3,6 +3,16 @@
 # of earlier resources injected as nixops4 does: `{ <member> = { type; state; inputs; }; }`.
 {
   outputValues,
+  # JSON of the example's arguments (servers, zone, address); the defaults only evaluate.
+  settings ? builtins.toJSON {
+    dns = {
+      address = "192.0.2.53";
+      keyName = "deployer";
+      secretFile = "/etc/tsig-secret";
+    };
+    zone = "example.test";
+    databaseAddress = "192.0.2.10";
+  },
   sources ? import ../../npins,
 }:
 let
@@ -22,15 +32,7 @@ let
     };
   };
   root = mkDeployment [
-    (import ../../nix/deployment/example.nix {
-      dns = {
-        address = "192.0.2.53";
-        keyName = "deployer";
-        secretFile = "/etc/tsig-secret";
-      };
-      zone = "example.test";
-      databaseAddress = "192.0.2.10";
-    })
+    (import ../../nix/deployment/example.nix (builtins.fromJSON settings))
   ];
   exported = root.rootFunction {
     resourceProviderSystem = builtins.currentSystem;
