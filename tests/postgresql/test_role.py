@@ -252,3 +252,33 @@ def test_password_set_by_a_role_admin_that_is_not_superuser(
     assert "cannot read pg_authid" in run.stderr
     with postgres_server.connect(user="admin_made", password=password) as conn:
         assert conn.execute("SELECT current_user").fetchone() == ("admin_made",)
+
+
+def test_foreign_role_with_other_memberships_or_settings_is_not_taken_over(
+    postgres_server: PostgresServer, connection: dict[str, Any]
+) -> None:
+    """Matching attributes are not enough: a foreign role's groups and settings must match too."""
+    with postgres_server.connect() as conn:
+        conn.execute("CREATE ROLE foreign_group")
+        conn.execute("CREATE ROLE foreign_member IN ROLE foreign_group")
+        conn.execute("CREATE ROLE foreign_tuned")
+        conn.execute("ALTER ROLE foreign_tuned SET work_mem = '64MB'")
+    message = create_error("role", role_inputs(connection, "foreign_member"))
+    assert "not created by nixops4-postgresql" in message
+    assert "foreign_group" in message
+    assert "work_mem" in create_error("role", role_inputs(connection, "foreign_tuned"))
+    member, tuned = (
+        role_row(postgres_server, "foreign_member"),
+        role_row(postgres_server, "foreign_tuned"),
+    )
+    assert member is not None
+    assert member["groups"] == ["foreign_group"]
+    assert tuned is not None
+    assert tuned["settings"] == ["work_mem=64MB"]
+    assert member["comment"] is None
+    assert tuned["comment"] is None
+    create("role", role_inputs(connection, "foreign_member", memberOf=["foreign_group"]))
+    create("role", role_inputs(connection, "foreign_tuned", adopt=True))
+    tuned = role_row(postgres_server, "foreign_tuned")
+    assert tuned is not None
+    assert tuned["settings"] is None

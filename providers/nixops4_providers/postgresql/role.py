@@ -229,44 +229,41 @@ def _setting_name(name: str) -> Any:
     return sql.Identifier(*name.lower().split("."))
 
 
-def _converge_settings(
-    conn: psycopg.Connection[Any], role: Any, inputs: RoleInputs, found: dict[str, Any] | None
-) -> list[str]:
-    """Set declared settings that differ and reset undeclared ones; return what changed."""
+def _setting_changes(role: Any, inputs: RoleInputs, found: dict[str, Any] | None) -> dict[str, Any]:
+    """Statements setting declared settings that differ and resetting undeclared ones, by label."""
     from psycopg import sql
 
     current = dict(
         entry.split("=", 1) for entry in ((found or {}).get("settings") or []) if "=" in entry
     )
     wanted = {name.lower(): value for name, value in inputs.settings.items()}
-    changed = []
+    changes: dict[str, Any] = {}
     for name, value in wanted.items():
         if current.get(name) != _render_setting(value):
-            conn.execute(
-                sql.SQL("ALTER ROLE {} SET {} = {}").format(
-                    role, _setting_name(name), _setting_value(value)
-                )
+            changes[f"set {name}"] = sql.SQL("ALTER ROLE {} SET {} = {}").format(
+                role, _setting_name(name), _setting_value(value)
             )
-            changed.append(name)
     for name in sorted(set(current) - set(wanted)):
-        conn.execute(sql.SQL("ALTER ROLE {} RESET {}").format(role, _setting_name(name)))
-        changed.append(name)
-    return changed
+        changes[f"reset {name}"] = sql.SQL("ALTER ROLE {} RESET {}").format(
+            role, _setting_name(name)
+        )
+    return changes
 
 
-def _converge_memberships(
-    conn: psycopg.Connection[Any], role: Any, inputs: RoleInputs, found: dict[str, Any] | None
-) -> list[str]:
-    """Grant declared memberships and revoke the others; return what changed."""
+def _membership_changes(
+    role: Any, inputs: RoleInputs, found: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Statements granting declared memberships and revoking the others, by label."""
     from psycopg import sql
 
     current = set((found or {}).get("member_of") or [])
     wanted = set(inputs.member_of)
+    changes: dict[str, Any] = {}
     for group in sorted(wanted - current):
-        conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(group), role))
+        changes[f"join {group}"] = sql.SQL("GRANT {} TO {}").format(sql.Identifier(group), role)
     for group in sorted(current - wanted):
-        conn.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(group), role))
-    return sorted(wanted ^ current)
+        changes[f"leave {group}"] = sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(group), role)
+    return changes
 
 
 def _password_needs_setting(
@@ -308,6 +305,7 @@ def converge_role(
         )
         found = _read_role(conn, inputs.name)
         clauses = _attribute_clauses(conn, inputs, found)
+        changes = _membership_changes(role, inputs, found) | _setting_changes(role, inputs, found)
         if found is None:
             conn.execute(sql.SQL("CREATE ROLE {} WITH {}").format(role, sql.SQL(" ").join(clauses)))
             ctx.log.info("created role")
@@ -315,9 +313,9 @@ def converge_role(
             check_adoptable(
                 what,
                 comment=found["comment"],
-                matches=not clauses,
+                matches=not (clauses or changes),
                 adopt=inputs.adopt,
-                differences=" ".join(c.as_string(conn) for c in clauses),
+                differences=", ".join([*(c.as_string(conn) for c in clauses), *changes]),
             )
             if clauses:
                 conn.execute(
@@ -326,10 +324,10 @@ def converge_role(
                 ctx.log.info("changed role attributes", count=len(clauses))
         oid = int(fetch_one(conn, "SELECT oid FROM pg_roles WHERE rolname = %s", (inputs.name,))[0])
         set_comment(conn, "ROLE", inputs.name, found["comment"] if found else None)
-        changed = _converge_memberships(conn, role, inputs, found)
-        changed += _converge_settings(conn, role, inputs, found)
-        if changed:
-            ctx.log.info("changed memberships or settings", names=changed)
+        for statement in changes.values():
+            conn.execute(statement)
+        if changes:
+            ctx.log.info("changed memberships or settings", changes=list(changes))
         if password is not None and _password_needs_setting(conn, oid, password, ctx):
             verifier = scram_sha256_verifier(password, iterations=inputs.password_iterations)
             conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(role, sql.Literal(verifier)))
