@@ -2,6 +2,49 @@
 { lib }:
 let
   inherit (lib) mkOption types;
+  serverSubmodule = types.submodule {
+    options = {
+      address = mkOption {
+        type = types.str;
+        description = "IP address (or host name) of the primary server that accepts updates.";
+      };
+      port = mkOption {
+        type = types.ints.between 1 65535;
+        default = 53;
+        description = "DNS port of the primary.";
+      };
+      transport = mkOption {
+        type = types.enum [ "tcp" "udp" ];
+        default = "tcp";
+        description = "`tcp`, or `udp` (falls back to TCP when the answer is truncated).";
+      };
+      timeout = mkOption {
+        type = types.numbers.between 1 300;
+        default = 10.0;
+        description = "Seconds to wait for each answer (connecting included).";
+      };
+      keyName = mkOption {
+        type = types.str;
+        description = "Name of the TSIG key, as the server knows it.";
+      };
+      keyAlgorithm = mkOption {
+        type = types.enum [
+          "hmac-sha256"
+          "hmac-sha384"
+          "hmac-sha512"
+          "hmac-sha224"
+          "hmac-sha1"
+          "hmac-md5"
+        ];
+        default = "hmac-sha256";
+        description = "HMAC algorithm of the TSIG key.";
+      };
+      secretFile = mkOption {
+        type = types.str;
+        description = "Path of a file holding the base64 TSIG secret, alone or as a BIND (`tsig-keygen`) or Knot (`keymgr -t`) key file.";
+      };
+    };
+  };
 in
 {
   record = {
@@ -15,49 +58,7 @@ in
     inputs = {
       options = {
         server = mkOption {
-          type = types.submodule {
-            options = {
-              address = mkOption {
-                type = types.str;
-                description = "IP address (or host name) of the primary server that accepts updates.";
-              };
-              port = mkOption {
-                type = types.ints.between 1 65535;
-                default = 53;
-                description = "DNS port of the primary.";
-              };
-              transport = mkOption {
-                type = types.enum [ "tcp" "udp" ];
-                default = "tcp";
-                description = "`tcp`, or `udp` (falls back to TCP when the answer is truncated).";
-              };
-              timeout = mkOption {
-                type = types.numbers.between 1 300;
-                default = 10.0;
-                description = "Seconds to wait for each answer (connecting included).";
-              };
-              keyName = mkOption {
-                type = types.str;
-                description = "Name of the TSIG key, as the server knows it.";
-              };
-              keyAlgorithm = mkOption {
-                type = types.enum [
-                  "hmac-sha256"
-                  "hmac-sha384"
-                  "hmac-sha512"
-                  "hmac-sha224"
-                  "hmac-sha1"
-                  "hmac-md5"
-                ];
-                default = "hmac-sha256";
-                description = "HMAC algorithm of the TSIG key.";
-              };
-              secretFile = mkOption {
-                type = types.str;
-                description = "Path of a file holding the base64 TSIG secret, alone or as a BIND (`tsig-keygen`) or Knot (`keymgr -t`) key file.";
-              };
-            };
-          };
+          type = serverSubmodule;
           description = "The zone's primary server and the TSIG key.";
         };
         zone = mkOption {
@@ -94,10 +95,6 @@ in
           type = types.str;
           description = "Absolute owner name, with the trailing dot.";
         };
-        zone = mkOption {
-          type = types.str;
-          description = "Absolute zone name, with the trailing dot.";
-        };
         type = mkOption {
           type = types.str;
           description = "Record type in upper case.";
@@ -109,6 +106,96 @@ in
         values = mkOption {
           type = types.listOf types.str;
           description = "The records in canonical presentation format (absolute names), sorted.";
+        };
+        zone = mkOption {
+          type = types.str;
+          description = "Absolute zone name, with the trailing dot.";
+        };
+      };
+    };
+  };
+  zone_records = {
+    description = ''
+      Many DNS record sets of one zone, kept together by one atomic RFC 2136 update.
+
+      For deployments with many records: one provider process and one signed UPDATE (with a
+      prerequisite per record set) instead of one per record set. It owns exactly the record sets
+      it declares, and on update those it declared before.
+    '';
+    requireState = false;
+    inputs = {
+      options = {
+        server = mkOption {
+          type = serverSubmodule;
+          description = "The zone's primary server and the TSIG key.";
+        };
+        zone = mkOption {
+          type = types.str;
+          description = "The zone all the record sets live in, e.g. `example.org`.";
+        };
+        records = mkOption {
+          type = types.listOf (
+            types.submodule {
+              options = {
+                name = mkOption {
+                  type = types.str;
+                  description = "Owner name: relative to the zone (`www`), `@` for the apex, or absolute with a trailing dot (`www.example.org.`); `*` as the leftmost label is a wildcard.";
+                };
+                type = mkOption {
+                  type = types.str;
+                  description = "Record type, e.g. `A`, `AAAA`, `CNAME`, `MX`, `TXT`, `CAA`.";
+                };
+                ttl = mkOption {
+                  type = types.ints.between 0 2147483647;
+                  default = 3600;
+                  description = "TTL in seconds.";
+                };
+                values = mkOption {
+                  type = types.listOf types.str;
+                  description = "The records' data in zone-file presentation format; names in them are relative to the zone unless they end with a dot. A TXT value not starting with `\"` is one text (split into 255-octet strings as needed).";
+                };
+              };
+            }
+          );
+          description = "The record sets to keep, each a distinct name and type; an empty list keeps none (an update then deletes every record set written before).";
+        };
+        adopt = mkOption {
+          type = types.bool;
+          default = false;
+          description = "Take over declared record sets that exist with other values (replacing them) instead of refusing.";
+        };
+      };
+    };
+    outputs = {
+      options = {
+        zone = mkOption {
+          type = types.str;
+          description = "Absolute zone name, with the trailing dot.";
+        };
+        records = mkOption {
+          type = types.listOf (
+            types.submodule {
+              options = {
+                fqdn = mkOption {
+                  type = types.str;
+                  description = "Absolute owner name, with the trailing dot.";
+                };
+                type = mkOption {
+                  type = types.str;
+                  description = "Record type in upper case.";
+                };
+                ttl = mkOption {
+                  type = types.int;
+                  description = "TTL in seconds.";
+                };
+                values = mkOption {
+                  type = types.listOf types.str;
+                  description = "The records in canonical presentation format (absolute names), sorted.";
+                };
+              };
+            }
+          );
+          description = "The record sets written, sorted by owner name and type.";
         };
       };
     };
