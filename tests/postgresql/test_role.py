@@ -282,3 +282,22 @@ def test_foreign_role_with_other_memberships_or_settings_is_not_taken_over(
     tuned = role_row(postgres_server, "foreign_tuned")
     assert tuned is not None
     assert tuned["settings"] is None
+
+
+def test_destroy_without_catalog_access_is_a_clear_error(
+    postgres_server: PostgresServer, connection: dict[str, Any], tmp_path: Path
+) -> None:
+    """A connecting user that cannot read pg_roles gets the server's error, not an internal one."""
+    admin_password, admin_file = new_password(tmp_path, "admin")
+    create("role", role_inputs(connection, "hidden_role"))
+    with postgres_server.connect() as conn:
+        conn.execute(f"CREATE ROLE blind_admin LOGIN CREATEROLE PASSWORD '{admin_password}'")
+        conn.execute("REVOKE SELECT ON pg_catalog.pg_roles FROM PUBLIC")
+    try:
+        as_admin = {**connection, "user": "blind_admin", "passwordFile": str(admin_file)}
+        message = error_of(destroy("role", role_inputs(as_admin, "hidden_role")))
+    finally:
+        with postgres_server.connect() as conn:
+            conn.execute("GRANT SELECT ON pg_catalog.pg_roles TO PUBLIC")
+    assert "cannot drop role 'hidden_role': permission denied for view pg_roles" in message
+    assert "internal error" not in message

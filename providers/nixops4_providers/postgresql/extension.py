@@ -149,7 +149,8 @@ class Extension(Resource[ExtensionInputs, ExtensionOutputs]):
         inputs = previous.inputs
         what = f"extension {inputs.name!r}"
         with open_connection(inputs.connection) as conn:
-            found = _read(conn, inputs.name)
+            with sql_errors(f"cannot drop {what}"):
+                found = _read(conn, inputs.name)
             if found is None:
                 return
             refuse_foreign_destroy(what, found[3])

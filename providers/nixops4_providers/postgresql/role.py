@@ -123,13 +123,15 @@ class Role(Resource[RoleInputs, ObjectOutputs]):
         inputs = previous.inputs
         from psycopg import sql
 
+        what = f"role {inputs.name!r}"
         with open_connection(inputs.connection) as conn:
-            found = _read_role(conn, inputs.name)
+            with sql_errors(f"cannot drop {what}"):
+                found = _read_role(conn, inputs.name)
             if found is None:
                 return
-            refuse_foreign_destroy(f"role {inputs.name!r}", found["comment"])
+            refuse_foreign_destroy(what, found["comment"])
             role = sql.Identifier(inputs.name)
-            with sql_errors(f"cannot drop role {inputs.name!r}",
+            with sql_errors(f"cannot drop {what}",
                             hint="Set `ownedObjects` to \"reassign\" or \"drop\", or move its objects first "
                             "(objects in other databases must be dropped or reassigned there)."), conn.transaction():  # fmt: skip
                 if inputs.owned_objects == "reassign":

@@ -117,7 +117,8 @@ class Schema(Resource[SchemaInputs, ObjectOutputs]):
         inputs = previous.inputs
         what = f"schema {inputs.name!r}"
         with open_connection(inputs.connection) as conn:
-            found = _read(conn, inputs.name)
+            with sql_errors(f"cannot drop {what}"):
+                found = _read(conn, inputs.name)
             if found is None or inputs.destroy_policy == "keep":
                 return
             if inputs.destroy_policy == "refuse":
