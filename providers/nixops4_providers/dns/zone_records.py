@@ -221,9 +221,11 @@ class _Plan:
                 message.present(name, *seen.rdatas)
             else:
                 message.absent(name, rdtype)
+        guarded: set[dns.name.Name] = set()
         for key, rrset in self.wanted.items():
-            if self.found[key].rdatas:
+            if self.found[key].rdatas or rrset.fqdn in guarded:
                 continue
+            guarded.add(rrset.fqdn)
             ours_at_name = [other for other in self.found if other[0] == rrset.fqdn]
             if rrset.is_cname and ours_at_name == [key]:
                 message.absent(rrset.fqdn)  # a new CNAME needs the name free of any data
