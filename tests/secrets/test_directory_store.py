@@ -14,7 +14,7 @@ import bcrypt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from nixops4_protocol.client import create_request
+from nixops4_protocol.client import create_request, update_request
 from nixops4_protocol.testing import error_of, outputs_of
 from nixops4_providers.postgresql.scram import verifier_matches
 
@@ -237,3 +237,19 @@ def test_a_directory_in_place_of_a_secret_is_refused(tmp_path: Path) -> None:
         run([create_request(TYPE, inputs("odd", "uuid"), stateful=True)], tmp_path).response
     )
     assert "is not a regular file" in message
+
+
+def test_rotation_onto_a_directory_is_refused(tmp_path: Path) -> None:
+    """A rotation whose secret's name is taken by a directory is a clear error, not a crash."""
+    old = inputs("taken", "uuid")
+    first = create(tmp_path, old)
+    value_of(first)
+    Path(first["path"]).unlink()
+    Path(first["path"]).mkdir(mode=0o700)
+    (Path(first["path"]) / "inside").write_text("x", encoding="utf-8")
+    result = run([update_request(TYPE, {**old, "generation": 1}, old, first)], tmp_path)
+    message = error_of(result.response)
+    assert "cannot write the secret file" in message
+    assert "internal error" not in message
+    assert [p.name for p in Path(first["path"]).iterdir()] == ["inside"]
+    assert not [p for p in Path(first["path"]).parent.iterdir() if p.name.startswith(".tmp-")]

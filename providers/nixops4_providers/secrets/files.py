@@ -92,7 +92,7 @@ class SecretDirectory:
         The file appears complete or not at all (hard link of a finished temporary file), so of
         two processes creating the same secret at once exactly one wins and both see its value.
         """
-        temporary = self._write_temporary(value)
+        temporary = self._write_temporary(name, value)
         try:
             os.link(temporary, self.file(name))
         except FileExistsError:
@@ -100,6 +100,8 @@ class SecretDirectory:
             if existing is None:  # removed between our link and read: try again
                 return self.create(name, value)
             return existing
+        except OSError as error:
+            raise _cannot_write(self.file(name), error) from None
         finally:
             temporary.unlink()
         self._sync_directory()
@@ -107,11 +109,13 @@ class SecretDirectory:
 
     def replace(self, name: str, value: str) -> None:
         """Store `value` as secret `name`, replacing any previous value atomically."""
-        temporary = self._write_temporary(value)
+        temporary = self._write_temporary(name, value)
         try:
             temporary.replace(self.file(name))
-        except BaseException:
+        except BaseException as error:
             temporary.unlink(missing_ok=True)
+            if isinstance(error, OSError):
+                raise _cannot_write(self.file(name), error) from None
             raise
         self._sync_directory()
 
@@ -124,20 +128,26 @@ class SecretDirectory:
         self._sync_directory()
         return True
 
-    def _write_temporary(self, value: str) -> Path:
+    def _write_temporary(self, name: str, value: str) -> Path:
+        """A finished, fsynced 0600 temporary file holding `value`, to be published as `name`."""
         from .entropy import random_bytes
 
         temporary = self.path / f".tmp-{random_bytes(8).hex()}"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        fd = os.open(temporary, flags, FILE_MODE)
+        try:
+            fd = os.open(temporary, flags, FILE_MODE)
+        except OSError as error:
+            raise _cannot_write(self.file(name), error) from None
         try:
             os.fchmod(fd, FILE_MODE)
             with os.fdopen(fd, "wb") as stream:
                 stream.write(value.encode("utf-8"))
                 stream.flush()
                 os.fsync(stream.fileno())
-        except BaseException:
+        except BaseException as error:
             temporary.unlink(missing_ok=True)
+            if isinstance(error, OSError):
+                raise _cannot_write(self.file(name), error) from None
             raise
         return temporary
 
@@ -169,3 +179,12 @@ class SecretDirectory:
                 hint=f"Run `chmod {wanted:o} {path}`{inside}, then consider rotating the secrets "
                 "kept there (change `generation`).",
             )
+
+
+def _cannot_write(path: Path, error: OSError) -> ResourceError:
+    """The error for a secret file that could not be written (no value in the message)."""
+    return ResourceError(
+        f"cannot write the secret file {str(path)!r}: {error.strerror}",
+        hint="Check the free space and permissions of the secret directory; a directory or other "
+        "non-file under the secret's name must be moved away.",
+    )
