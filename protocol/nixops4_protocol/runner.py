@@ -163,6 +163,18 @@ def _pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 
+def _check_response(response: Any) -> None:
+    """Refuse a response nixops4 would refuse: not one known kind, or a body off the schema."""
+    from .messages import RESPONSE_KINDS, unwrap
+
+    try:
+        unwrap(response, RESPONSE_KINDS)
+    except ValueError as error:  # pydantic's ValidationError is a ValueError
+        raise CliError(
+            f"error: the provider's response does not match the protocol: {error}"
+        ) from None
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with `argv`; return the exit status."""
     args = _parser().parse_args(argv)
@@ -174,6 +186,9 @@ def run(argv: Sequence[str] | None = None) -> int:
                 response = process.request(request)
         except (OSError, client.ProviderExitedError) as error:
             raise CliError(f"error: failed to {verb}: {error}") from None
+        except ValueError as error:
+            raise CliError(f"error: the provider's response is not JSON: {error}") from None
+        _check_response(response)
         ((kind, body),) = response.items()
         if kind == "errorResponse":
             raise CliError(f"error: failed to {verb}: {body['message']}")

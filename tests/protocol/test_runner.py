@@ -128,3 +128,24 @@ def test_state_store_through_the_runner(tmp_path: Path) -> None:
     state = json.loads(read.stdout)
     assert state["_type"] == "nixopsState"
     assert state["resources"]["db"]["output_properties"] == {"value": 1}
+
+
+def test_responses_off_the_schema_are_refused(tmp_path: Path) -> None:
+    """A provider answering with extra fields or garbage gets a clear error, not a traceback."""
+    for reply in (
+        '{"createResourceResponse": {"outputProperties": {}, "extra": 1}}',
+        "not json",
+        "[]",
+    ):
+        fake = [
+            "--provider-exe",
+            sys.executable,
+            "--provider-arg",
+            "-c",
+            "--provider-arg",
+            f"print({reply!r})",
+        ]
+        result = runner("create", *fake, "--type", "t", cwd=tmp_path)
+        assert (result.returncode, result.stdout) == (1, ""), reply
+        assert result.stderr.startswith("error: the provider's response"), result.stderr
+        assert "Traceback" not in result.stderr
