@@ -140,10 +140,8 @@ def test_responses_off_the_schema_are_refused(tmp_path: Path) -> None:
         fake = [
             "--provider-exe",
             sys.executable,
-            "--provider-arg",
-            "-c",
-            "--provider-arg",
-            f"print({reply!r})",
+            "--provider-arg=-c",
+            f"--provider-arg=print({reply!r})",
         ]
         result = runner("create", *fake, "--type", "t", cwd=tmp_path)
         assert (result.returncode, result.stdout) == (1, ""), reply
