@@ -343,3 +343,37 @@ def test_failed_database_drop_leaves_it_usable(
             conn.execute("ALTER SUBSCRIPTION keep_kept_db SET (slot_name = NONE)")
             conn.execute("DROP SUBSCRIPTION keep_kept_db")
     assert destroy("database", inputs) == {"destroyResourceResponse": {}}
+
+
+def _routine_privileges(server: PostgresServer, role_name: str, routine: str) -> list[str]:
+    """The privileges the role holds directly on a routine (from its ACL, not through PUBLIC)."""
+    return sorted(
+        one(server, "SELECT array_agg(a.privilege_type::text) FROM pg_proc p,"
+            " aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a"
+            " WHERE p.oid = %s::regprocedure AND a.grantee = %s::regrole", routine, role_name) or []
+    )  # fmt: skip
+
+
+def test_function_grants_cover_procedures_and_aggregates(
+    postgres_server: PostgresServer, connection: dict[str, Any]
+) -> None:
+    """`objectType = "function"` grants and revokes EXECUTE on procedures and aggregates too."""
+    role(connection, "caller")
+    with postgres_server.connect() as conn:
+        conn.execute("CREATE SCHEMA routines")
+        conn.execute("CREATE FUNCTION routines.f() RETURNS int LANGUAGE sql AS 'SELECT 1'")
+        conn.execute("CREATE PROCEDURE routines.p() LANGUAGE sql AS 'SELECT 1'")
+        conn.execute("CREATE AGGREGATE routines.agg(int) (SFUNC = int4pl, STYPE = int)")
+    routines = ["routines.f()", "routines.p()", "routines.agg(int)"]
+    inputs = grant_inputs(connection, "caller", objectType="function", schema="routines",
+                          privileges=["EXECUTE"])  # fmt: skip
+    create("grant", inputs)
+    for routine in routines:
+        assert _routine_privileges(postgres_server, "caller", routine) == ["EXECUTE"], routine
+    with postgres_server.connect() as conn:
+        conn.execute("REVOKE EXECUTE ON PROCEDURE routines.p() FROM caller")
+    create("grant", inputs)
+    assert _routine_privileges(postgres_server, "caller", "routines.p()") == ["EXECUTE"]
+    assert destroy("grant", inputs) == {"destroyResourceResponse": {}}
+    for routine in routines:
+        assert _routine_privileges(postgres_server, "caller", routine) == [], routine

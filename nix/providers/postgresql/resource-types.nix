@@ -196,7 +196,7 @@ in
         };
         objectType = mkOption {
           type = types.enum [ "database" "schema" "table" "sequence" "function" ];
-          description = "`database` (the connection's database), `schema`, or all `table`s, `sequence`s or `function`s in `schema`.";
+          description = "`database` (the connection's database), `schema`, or all `table`s, `sequence`s or `function`s in `schema` (`function` covers every routine: functions, procedures, aggregates and window functions).";
         };
         schema = mkOption {
           type = types.nullOr types.str;

@@ -31,7 +31,8 @@ PRIVILEGES: dict[str, tuple[str, ...]] = {
 }
 """Privileges each object type has, as `aclexplode` names them."""
 
-_PLURAL = {"table": "TABLES", "sequence": "SEQUENCES", "function": "FUNCTIONS"}
+_PLURAL = {"table": "TABLES", "sequence": "SEQUENCES", "function": "ROUTINES"}
+"""`ALL ... IN SCHEMA` keywords; `ROUTINES` covers functions, procedures, aggregates and window functions."""
 _DEFACL_TYPE = {"table": "r", "sequence": "S", "function": "f"}
 _RELKINDS = {"table": ["r", "p", "v", "m", "f"], "sequence": ["S"]}
 
@@ -45,7 +46,8 @@ class GrantInputs(Model):
     role: Identifier = Field(description="Role receiving the privileges (`PUBLIC` is not managed).")
     object_type: ObjectType = Field(
         description="`database` (the connection's database), `schema`, or all `table`s, `sequence`s "
-        "or `function`s in `schema`."
+        "or `function`s in `schema` (`function` covers every routine: functions, procedures, "
+        "aggregates and window functions)."
     )
     schema_: Identifier | None = Field(
         default=None, alias="schema", description="Schema of the objects; null for `database`."
@@ -109,7 +111,7 @@ def _held(conn: psycopg.Connection[Any], inputs: GrantInputs, grantee: int) -> l
     elif inputs.object_type == "function":
         query = (
             "SELECT p.proacl, p.proowner, 'f' FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
-            " WHERE n.nspname = %s AND p.prokind IN ('f', 'w')"
+            " WHERE n.nspname = %s AND p.prokind IN ('f', 'p', 'a', 'w')"
         )
         params = (inputs.schema_,)
     else:
