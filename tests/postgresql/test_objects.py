@@ -208,10 +208,12 @@ def test_extension_lifecycle(postgres_server: PostgresServer, connection: dict[s
     assert one(postgres_server, "SELECT 1 FROM pg_extension WHERE extname = 'hstore'") is None
 
 
-def _table_privileges(server: PostgresServer, role_name: str, table: str) -> list[str]:
+def _table_privileges(
+    server: PostgresServer, role_name: str, table: str, database: str = "postgres"
+) -> list[str]:
     return sorted(
         one(server, "SELECT array_agg(privilege_type::text) FROM information_schema.role_table_grants"
-            " WHERE grantee = %s AND table_name = %s", role_name, table) or []
+            " WHERE grantee = %s AND table_name = %s", role_name, table, database=database) or []
     )  # fmt: skip
 
 
@@ -377,3 +379,66 @@ def test_function_grants_cover_procedures_and_aggregates(
     assert destroy("grant", inputs) == {"destroyResourceResponse": {}}
     for routine in routines:
         assert _routine_privileges(postgres_server, "caller", routine) == [], routine
+
+
+def _trust_missing_role(server: PostgresServer, name: str) -> str:
+    """Let `name` log in without a password (pg_hba.conf), so the server says the role is missing."""
+    import time
+
+    import psycopg
+
+    hba = server.directory / "data" / "pg_hba.conf"
+    original = hba.read_text(encoding="utf-8")
+    hba.write_text(f"host all {name} 127.0.0.1/32 trust\n" + original, encoding="utf-8")
+    one(server, "SELECT pg_reload_conf()")
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            psycopg.connect(
+                host=server.host, port=server.port, user=name, dbname="postgres"
+            ).close()
+        except psycopg.OperationalError as error:
+            if "does not exist" in str(error) or time.monotonic() > deadline:
+                return original
+        time.sleep(0.05)
+
+
+def test_grant_destroy_is_gone_only_when_the_grantee_or_target_is(
+    postgres_server: PostgresServer, connection: dict[str, Any]
+) -> None:
+    """A missing connecting role fails destroy; a missing grantee, schema or database is gone."""
+    role(connection, "gone_reader")
+    create("database", database_inputs(connection, "gone_db", destroyPolicy="drop"))
+    in_db = {**connection, "database": "gone_db"}
+    with postgres_server.connect("gone_db") as conn:
+        conn.execute("CREATE SCHEMA s")
+        conn.execute("CREATE TABLE s.t (id int)")
+    inputs = grant_inputs(in_db, "gone_reader", schema="s", privileges=["SELECT"])
+    create("grant", inputs)
+    ghost = {**in_db, "user": "ghost_deployer", "passwordFile": None}
+    original = _trust_missing_role(postgres_server, "ghost_deployer")
+    try:
+        message = error_of(destroy("grant", {**inputs, "connection": ghost}))
+    finally:
+        hba = postgres_server.directory / "data" / "pg_hba.conf"
+        hba.write_text(original, encoding="utf-8")
+        one(postgres_server, "SELECT pg_reload_conf()")
+    assert 'role "ghost_deployer" does not exist' in message
+    assert _table_privileges(postgres_server, "gone_reader", "t", "gone_db") == ["SELECT"]
+    with postgres_server.connect("gone_db") as conn:
+        conn.execute("DROP SCHEMA s CASCADE")
+    assert destroy("grant", inputs) == {"destroyResourceResponse": {}}
+    role(connection, "gone_grantee")
+    grantee = grant_inputs(in_db, "gone_grantee", objectType="database", schema=None,
+                           privileges=["CONNECT"])  # fmt: skip
+    create("grant", grantee)
+    with postgres_server.connect() as conn:
+        conn.execute("DROP OWNED BY gone_grantee")
+        conn.execute("DROP ROLE gone_grantee")
+    assert destroy("grant", grantee) == {"destroyResourceResponse": {}}
+    database_grant = {**grantee, "role": "gone_reader"}
+    create("grant", database_grant)
+    assert destroy("database", database_inputs(connection, "gone_db", destroyPolicy="drop")) == {
+        "destroyResourceResponse": {}
+    }
+    assert destroy("grant", database_grant) == {"destroyResourceResponse": {}}

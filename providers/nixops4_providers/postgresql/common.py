@@ -126,6 +126,11 @@ def open_connection(
     return connect(connection, autocommit=autocommit)
 
 
+def maintenance_database(name: str) -> str:
+    """A database to connect to for work on database `name` from outside it."""
+    return "template1" if name == "postgres" else "postgres"
+
+
 def fetch_one(conn: psycopg.Connection[Any], query: Any, params: Any = None) -> Any:
     """The first row of a query, or None."""
     return conn.execute(query, params).fetchone()

@@ -16,6 +16,7 @@ from .common import (
     ObjectOutputs,
     check_adoptable,
     check_unchanged,
+    maintenance_database,
     open_connection,
     refuse_foreign_destroy,
     set_comment,
@@ -170,7 +171,7 @@ def _database_to_drop_from(inputs: DatabaseInputs) -> str | None:
     """
     if inputs.connection.database != inputs.name:
         return None
-    return "template1" if inputs.name == "postgres" else "postgres"
+    return maintenance_database(inputs.name)
 
 
 def _drop(conn: psycopg.Connection[Any], name: str, found: dict[str, Any]) -> int:

@@ -13,7 +13,7 @@ from nixops4_protocol.errors import ResourceError
 from nixops4_protocol.resource import Existing, Model, NoOutputs, Resource
 from pydantic import Field, model_validator
 
-from .common import Identifier, fetch_one, open_connection, sql_errors
+from .common import Identifier, fetch_one, maintenance_database, open_connection, sql_errors
 from .connection import Connection
 
 if TYPE_CHECKING:
@@ -89,13 +89,44 @@ class GrantInputs(Model):
         return frozenset(PRIVILEGES[self.object_type]) if "ALL" in names else frozenset(names)
 
 
-def _role_oid(conn: psycopg.Connection[Any], name: str) -> int:
+class _TargetGoneError(ResourceError):
+    """The grantee role or the schema does not exist, so the role holds no privileges there."""
+
+
+def _role_oid(conn: psycopg.Connection[Any], name: str, *, grantee: bool = False) -> int:
+    """The role's oid; a missing grantee raises `_TargetGoneError`, any other missing role ResourceError."""
     row = fetch_one(conn, "SELECT oid FROM pg_roles WHERE rolname = %s", (name,))
     if row is None:
-        raise ResourceError(
+        error = _TargetGoneError if grantee else ResourceError
+        raise error(
             f"role {name!r} does not exist", hint="Create the role before granting it privileges."
         )
     return int(row[0])
+
+
+def _check_schema(conn: psycopg.Connection[Any], schema: str | None) -> None:
+    """Raise `_TargetGoneError` when the target schema does not exist."""
+    if schema is not None and (
+        fetch_one(conn, "SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)) is None
+    ):
+        raise _TargetGoneError(f"schema {schema!r} does not exist")
+
+
+def _database_missing(connection: Connection) -> bool:
+    """Whether the catalog, read through another database, shows `connection.database` is gone.
+
+    False when that cannot be confirmed (e.g. the connecting role cannot log in there either).
+    """
+    import psycopg
+
+    try:
+        with open_connection(connection, maintenance_database(connection.database)) as conn:
+            row = fetch_one(
+                conn, "SELECT 1 FROM pg_database WHERE datname = %s", (connection.database,)
+            )
+    except (ResourceError, psycopg.Error):
+        return False
+    return row is None
 
 
 def _held(conn: psycopg.Connection[Any], inputs: GrantInputs, grantee: int) -> list[frozenset[str]]:
@@ -236,32 +267,27 @@ def _is_concurrent_update(error: BaseException) -> bool:
     ) or (isinstance(error, psycopg.Error) and "tuple concurrently updated" in str(error))
 
 
-def converge_grant(inputs: GrantInputs, ctx: Context) -> bool:
-    """Converge in one transaction, retrying on concurrent catalog updates; return if it changed."""
+def converge_grant(conn: psycopg.Connection[Any], inputs: GrantInputs, ctx: Context) -> bool:
+    """Converge in one transaction, retrying on concurrent catalog updates; return if it changed.
+
+    Raises `_TargetGoneError` when the grantee role or the schema does not exist.
+    """
     from nixops4_protocol.progress import retry
 
     what = f"cannot converge the privileges of role {inputs.role!r}"
-    with open_connection(inputs.connection) as conn:
 
-        def attempt() -> bool:
-            with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(hashtext('nixops4-postgresql grant'))")
-                grantee = _role_oid(conn, inputs.role)
-                if (
-                    inputs.schema_ is not None
-                    and fetch_one(
-                        conn, "SELECT 1 FROM pg_namespace WHERE nspname = %s", (inputs.schema_,)
-                    )
-                    is None
-                ):
-                    raise ResourceError(f"schema {inputs.schema_!r} does not exist")
-                changed = _converge_objects(conn, inputs, grantee)
-                return _converge_defaults(conn, inputs, grantee) or changed
+    def attempt() -> bool:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('nixops4-postgresql grant'))")
+            grantee = _role_oid(conn, inputs.role, grantee=True)
+            _check_schema(conn, inputs.schema_)
+            changed = _converge_objects(conn, inputs, grantee)
+            return _converge_defaults(conn, inputs, grantee) or changed
 
-        with sql_errors(what):
-            return retry(
-                attempt, what=what, log=ctx.log, transient=_is_concurrent_update, total_seconds=20
-            )
+    with sql_errors(what):
+        return retry(
+            attempt, what=what, log=ctx.log, transient=_is_concurrent_update, total_seconds=20
+        )
 
 
 class Grant(Resource[GrantInputs, NoOutputs]):
@@ -274,7 +300,9 @@ class Grant(Resource[GrantInputs, NoOutputs]):
 
     def create(self, inputs: GrantInputs, ctx: Context) -> NoOutputs:
         """Converge the privileges to the declared ones."""
-        if converge_grant(inputs, ctx):
+        with open_connection(inputs.connection) as conn:
+            changed = converge_grant(conn, inputs, ctx)
+        if changed:
             ctx.log.info("changed privileges", privileges=sorted(inputs.wanted))
         return NoOutputs()
 
@@ -291,14 +319,23 @@ class Grant(Resource[GrantInputs, NoOutputs]):
         return self.create(inputs, ctx)
 
     def destroy(self, previous: Existing[GrantInputs, NoOutputs], ctx: Context) -> None:
-        """Revoke every privilege this resource manages (a missing role or schema is fine).
+        """Revoke every privilege this resource manages.
 
-        Default privileges are revoked for every owner that still has some for the role, so a
-        declared owner that was dropped since does not stop the rest from being revoked.
+        Only a missing grantee role, schema or database (checked in the catalogs) means there is
+        nothing to revoke; any other failure, such as a connecting role that cannot log in, is an
+        error. Default privileges are revoked for every owner that still has some for the role, so
+        a declared owner that was dropped since does not stop the rest from being revoked.
         """
         inputs = previous.inputs.model_copy(update={"privileges": [], "default_privileges_for": []})
         try:
-            converge_grant(inputs, ctx)
-        except ResourceError as error:
-            if "does not exist" not in str(error):
+            conn = open_connection(inputs.connection)
+        except ResourceError:
+            if not _database_missing(inputs.connection):
                 raise
+            ctx.log.info("nothing to revoke: the database does not exist")
+            return
+        with conn:
+            try:
+                converge_grant(conn, inputs, ctx)
+            except _TargetGoneError as gone:
+                ctx.log.info("nothing to revoke", reason=str(gone))
