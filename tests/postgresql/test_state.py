@@ -256,3 +256,31 @@ def test_a_deployer_without_ddl_rights_uses_existing_tables(
     run = run_process([read_request(inputs, outputs), event_request(inputs, outputs, "r")])
     assert run.responses[1] == {"stateResourceEventResponse": {}}, run.responses
     assert [i for i, _, _ in stored_events(postgres_server, "admin-made")] == [0, 1]
+
+
+def test_a_store_that_cannot_create_its_tables_closes_its_connection(
+    postgres_server: PostgresServer, connection: dict[str, Any], tmp_path: Any
+) -> None:
+    """When table creation fails on first use, the store's connection is closed, not left open."""
+    import gc
+    import warnings
+
+    from tests.postgresql.helpers import handle, new_password
+
+    password, path = new_password(tmp_path, "no_ddl")
+    with postgres_server.connect() as conn:
+        conn.execute(f"CREATE ROLE state_no_ddl LOGIN PASSWORD '{password}'")
+    limited = {**connection, "user": "state_no_ddl", "passwordFile": str(path)}
+    inputs = state_inputs(limited, "no-ddl", schema="no_ddl_here")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        message = error_of(handle(read_request(inputs, None)))
+        gc.collect()
+    assert "cannot create the state tables" in message
+    assert "permission denied" in message
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+    with postgres_server.connect() as conn:
+        sessions = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = 'state_no_ddl'"
+        ).fetchone()
+    assert sessions == (0,)

@@ -147,7 +147,11 @@ class _Store:
         self.document: dict[str, Any] | None = None
         self.next_index = 0
         self.holder = _holder()
-        ensure_tables(self.conn, inputs)
+        try:
+            ensure_tables(self.conn, inputs)
+        except BaseException:
+            self.conn.close()
+            raise
 
     @property
     def lock_key(self) -> str:
