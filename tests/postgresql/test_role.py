@@ -301,3 +301,43 @@ def test_destroy_without_catalog_access_is_a_clear_error(
             conn.execute("GRANT SELECT ON pg_catalog.pg_roles TO PUBLIC")
     assert "cannot drop role 'hidden_role': permission denied for view pg_roles" in message
     assert "internal error" not in message
+
+
+def _setting_row(server: PostgresServer, name: str) -> tuple[str, list[str]]:
+    """The xmin (changes on every write) and entries of a role's role-wide settings row."""
+    with server.connect() as conn:
+        row = conn.execute(
+            "SELECT xmin::text, setconfig FROM pg_db_role_setting"
+            " WHERE setrole = %s::regrole AND setdatabase = 0",
+            (name,),
+        ).fetchone()
+    assert row is not None
+    return row[0], sorted(row[1])
+
+
+def test_settings_the_server_quotes_are_not_set_again(
+    postgres_server: PostgresServer, connection: dict[str, Any]
+) -> None:
+    """Keywords, `$user`, spaces, commas and mixed-case names converge once, then nothing changes."""
+    settings = {
+        "search_path": ["user", "$user", "public", "with space"],
+        "application_name": "my app, v2",
+        "DateStyle": "ISO, MDY",
+        "temp_tablespaces": "",
+    }
+    inputs = role_inputs(connection, "quoted_settings", settings=settings)
+    create("role", inputs)
+    before = _setting_row(postgres_server, "quoted_settings")
+    assert before[1] == [
+        "DateStyle=ISO, MDY",
+        "application_name=my app, v2",
+        'search_path="user", "$user", public, "with space"',
+        'temp_tablespaces=""',
+    ]
+    run = run_process([create_request("role", inputs)])
+    assert outputs_of(run.response)["name"] == "quoted_settings"
+    assert "changed memberships or settings" not in run.stderr
+    assert _setting_row(postgres_server, "quoted_settings") == before
+    changed = {**settings, "search_path": ["user", "app"]}
+    create("role", role_inputs(connection, "quoted_settings", settings=changed))
+    assert 'search_path="user", app' in _setting_row(postgres_server, "quoted_settings")[1]

@@ -215,36 +215,70 @@ def _setting_value(value: str | list[str]) -> Any:
     return sql.Literal(value)
 
 
-def _render_setting(value: str | list[str]) -> str:
-    """How `pg_db_role_setting` shows a value set by us (for lists: elements joined, quoted if needed)."""
-    if isinstance(value, str):
-        return value
-    return ", ".join(
-        item if re.fullmatch(r"[a-z_][a-z0-9_$]*", item) else '"' + item.replace('"', '""') + '"'
-        for item in value
-    )
-
-
 def _setting_name(name: str) -> Any:
     from psycopg import sql
 
     return sql.Identifier(*name.lower().split("."))
 
 
-def _setting_changes(role: Any, inputs: RoleInputs, found: dict[str, Any] | None) -> dict[str, Any]:
-    """Statements setting declared settings that differ and resetting undeclared ones, by label."""
+def _parse_settings(config: list[str] | None) -> dict[str, str]:
+    """`pg_db_role_setting.setconfig` entries (`name=value`) by lower-case parameter name."""
+    pairs = (entry.split("=", 1) for entry in config or [] if "=" in entry)
+    return {name.lower(): value for name, value in pairs}
+
+
+def _set_statement(role: Any, name: str, value: str | list[str]) -> Any:
     from psycopg import sql
 
-    current = dict(
-        entry.split("=", 1) for entry in ((found or {}).get("settings") or []) if "=" in entry
+    return sql.SQL("ALTER ROLE {} SET {} = {}").format(
+        role, _setting_name(name), _setting_value(value)
     )
+
+
+def _as_stored(
+    conn: psycopg.Connection[Any], role: Any, oid: int, settings: dict[str, str | list[str]]
+) -> dict[str, str]:
+    """The declared settings as the server stores them (quoting, list form, name case).
+
+    Found by applying them to the role in a savepoint that is rolled back, so nothing changes.
+    """
+    import psycopg
+    from psycopg import sql
+
+    with conn.transaction() as probe:
+        conn.execute(sql.SQL("ALTER ROLE {} RESET ALL").format(role))
+        for name, value in settings.items():
+            conn.execute(_set_statement(role, name, value))
+        row = fetch_one(
+            conn,
+            "SELECT setconfig FROM pg_db_role_setting WHERE setrole = %s AND setdatabase = 0",
+            (oid,),
+        )
+        raise psycopg.Rollback(probe)
+    return _parse_settings(row[0] if row else None)
+
+
+def _setting_changes(
+    conn: psycopg.Connection[Any], role: Any, inputs: RoleInputs, found: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Statements setting declared settings that differ and resetting undeclared ones, by label.
+
+    Declared values are compared the way the server stores them, so a value it quotes or
+    reformats (`search_path = [ "user" "$user" ]`, `DateStyle`) is not set again on every apply.
+    """
+    from psycopg import sql
+
+    current = _parse_settings((found or {}).get("settings"))
     wanted = {name.lower(): value for name, value in inputs.settings.items()}
+    stored = (
+        _as_stored(conn, role, int(found["oid"]), wanted)
+        if found is not None and (current or wanted)
+        else {}
+    )
     changes: dict[str, Any] = {}
     for name, value in wanted.items():
-        if current.get(name) != _render_setting(value):
-            changes[f"set {name}"] = sql.SQL("ALTER ROLE {} SET {} = {}").format(
-                role, _setting_name(name), _setting_value(value)
-            )
+        if name not in current or current[name] != stored.get(name):
+            changes[f"set {name}"] = _set_statement(role, name, value)
     for name in sorted(set(current) - set(wanted)):
         changes[f"reset {name}"] = sql.SQL("ALTER ROLE {} RESET {}").format(
             role, _setting_name(name)
@@ -307,7 +341,9 @@ def converge_role(
         )
         found = _read_role(conn, inputs.name)
         clauses = _attribute_clauses(conn, inputs, found)
-        changes = _membership_changes(role, inputs, found) | _setting_changes(role, inputs, found)
+        changes = _membership_changes(role, inputs, found) | _setting_changes(
+            conn, role, inputs, found
+        )
         if found is None:
             conn.execute(sql.SQL("CREATE ROLE {} WITH {}").format(role, sql.SQL(" ").join(clauses)))
             ctx.log.info("created role")
