@@ -442,3 +442,85 @@ def test_grant_destroy_is_gone_only_when_the_grantee_or_target_is(
         "destroyResourceResponse": {}
     }
     assert destroy("grant", database_grant) == {"destroyResourceResponse": {}}
+
+
+def _waiting_on_locks(server: PostgresServer) -> int:
+    """How many provider sessions wait on a lock."""
+    return int(one(server, "SELECT count(*) FROM pg_stat_activity WHERE application_name ="
+                   " 'nixops4-postgresql' AND wait_event_type = 'Lock'"))  # fmt: skip
+
+
+def _race(
+    server: PostgresServer, catalog: str, type_name: str, inputs: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Provider processes create the same object at once, one per inputs; return the responses.
+
+    `catalog` is locked against inserts until both processes wait on a lock, so without
+    serialisation both read "missing" and both send CREATE.
+    """
+    import threading
+    import time
+
+    from tests.postgresql.helpers import create_request, run_process
+
+    results: list[dict[str, Any]] = []
+    threads = [
+        threading.Thread(
+            target=lambda i=i: results.append(run_process([create_request(type_name, i)]).response)
+        )
+        for i in inputs
+    ]
+    with server.connect() as blocker, blocker.transaction():
+        blocker.execute(f"LOCK TABLE pg_catalog.{catalog} IN SHARE MODE")
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 30
+        while _waiting_on_locks(server) < len(inputs) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    for thread in threads:
+        thread.join()
+    return results
+
+
+@pytest.mark.parametrize(
+    ("catalog", "type_name", "comment_query"),
+    [
+        ("pg_database", "database",
+         "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s"),
+        ("pg_namespace", "schema",
+         "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = %s"),
+    ],
+)  # fmt: skip
+def test_concurrent_creates_of_one_name_converge(
+    postgres_server: PostgresServer,
+    connection: dict[str, Any],
+    catalog: str,
+    type_name: str,
+    comment_query: str,
+) -> None:
+    """Two deploys creating the same database, or schema, at the same moment both succeed."""
+    make_inputs = database_inputs if type_name == "database" else schema_inputs
+    inputs = make_inputs(connection, f"raced_{type_name}")
+    first, second = (
+        outputs_of(r) for r in _race(postgres_server, catalog, type_name, [inputs, inputs])
+    )
+    assert first == second
+    assert one(postgres_server, comment_query, inputs["name"]) == "managed by nixops4-postgresql"
+
+
+def test_concurrent_database_creates_through_different_databases_converge(
+    postgres_server: PostgresServer, connection: dict[str, Any]
+) -> None:
+    """Deploys connected to different databases (no shared advisory lock) both create one database.
+
+    The second CREATE fails as a duplicate; the provider converges the database the first made.
+    """
+    create("database", database_inputs(connection, "side_db"))
+    inputs = [
+        database_inputs(connection, "raced_across"),
+        database_inputs({**connection, "database": "side_db"}, "raced_across"),
+    ]
+    first, second = (
+        outputs_of(r) for r in _race(postgres_server, "pg_database", "database", inputs)
+    )
+    assert first == second

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from nixops4_protocol.errors import ImmutableFieldError, ResourceError
 from nixops4_protocol.resource import Model
@@ -14,6 +14,8 @@ from .connection import Connection, connect
 
 if TYPE_CHECKING:
     import psycopg
+
+T = TypeVar("T")
 
 MAX_IDENTIFIER_BYTES = 63
 """PostgreSQL's NAMEDATALEN - 1: longer names are silently truncated by the server, so we refuse them."""
@@ -134,6 +136,54 @@ def maintenance_database(name: str) -> str:
 def fetch_one(conn: psycopg.Connection[Any], query: Any, params: Any = None) -> Any:
     """The first row of a query, or None."""
     return conn.execute(query, params).fetchone()
+
+
+_LOCK = "SELECT {}(hashtext(%s), hashtext(%s))"
+
+
+def lock_name(conn: psycopg.Connection[Any], kind: str, name: str) -> None:
+    """Take the transaction's advisory lock on one object name, serialising its converges.
+
+    Advisory locks belong to the connection's database: objects on the whole server (roles,
+    databases) are only serialised among deploys connecting to the same database.
+    """
+    conn.execute(_LOCK.format("pg_advisory_xact_lock"), (f"nixops4-postgresql {kind}", name))
+
+
+@contextmanager
+def session_name_lock(conn: psycopg.Connection[Any], kind: str, name: str) -> Iterator[None]:
+    """`lock_name` outside a transaction (for `CREATE DATABASE`): held until the block ends."""
+    import psycopg
+
+    key = (f"nixops4-postgresql {kind}", name)
+    conn.execute(_LOCK.format("pg_advisory_lock"), key)
+    try:
+        yield
+    finally:
+        with suppress(psycopg.Error):  # a broken connection has lost the lock already
+            conn.execute(_LOCK.format("pg_advisory_unlock"), key)
+
+
+def create_or_find(create: Callable[[], None], find: Callable[[], T | None]) -> T | None:
+    """Run `create` and return None, or what `find` reads when the name was taken meanwhile.
+
+    A concurrent deploy that created the same name first makes the caller converge that object
+    instead of failing with "already exists".
+    """
+    import psycopg
+
+    try:
+        create()
+    except (
+        psycopg.errors.DuplicateDatabase,
+        psycopg.errors.DuplicateSchema,
+        psycopg.errors.UniqueViolation,
+    ):
+        found = find()
+        if found is None:
+            raise
+        return found
+    return None
 
 
 def set_comment(conn: psycopg.Connection[Any], kind: str, name: str, comment: str | None) -> None:

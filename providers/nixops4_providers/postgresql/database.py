@@ -16,9 +16,11 @@ from .common import (
     ObjectOutputs,
     check_adoptable,
     check_unchanged,
+    create_or_find,
     maintenance_database,
     open_connection,
     refuse_foreign_destroy,
+    session_name_lock,
     set_comment,
     sql_errors,
 )
@@ -206,16 +208,27 @@ class Database(Resource[DatabaseInputs, ObjectOutputs]):
         return f'"{inputs.name}"'
 
     def create(self, inputs: DatabaseInputs, ctx: Context) -> ObjectOutputs:
-        """Create the database or converge the existing one."""
+        """Create the database or converge the existing one.
+
+        Creates of one name are serialised by an advisory lock, and a name another deploy took
+        meanwhile is converged like an existing database, so concurrent deploys both succeed.
+        """
         what = f"database {inputs.name!r}"
-        with open_connection(inputs.connection) as conn, sql_errors(f"cannot converge {what}"):
+        with (
+            open_connection(inputs.connection) as conn,
+            sql_errors(f"cannot converge {what}"),
+            session_name_lock(conn, "database", inputs.name),
+        ):
             owner = inputs.owner or inputs.connection.user
             found = _read(conn, inputs.name)
             if found is None:
-                _create(conn, inputs, owner)
-                ctx.log.info("created database", owner=owner)
-                changes: dict[str, Any] = {}
-            else:
+                found = create_or_find(
+                    lambda: _create(conn, inputs, owner), lambda: _read(conn, inputs.name)
+                )
+                if found is None:
+                    ctx.log.info("created database", owner=owner)
+            changes: dict[str, Any] = {}
+            if found is not None:
                 _check_fixed(inputs, found)
                 changes = _differences(inputs, found, owner)
                 check_adoptable(

@@ -17,6 +17,7 @@ from .common import (
     check_adoptable,
     check_unchanged,
     fetch_one,
+    lock_name,
     open_connection,
     refuse_foreign_destroy,
     set_comment,
@@ -335,10 +336,7 @@ def converge_role(
     role = sql.Identifier(inputs.name)
     what = f"role {inputs.name!r}"
     with sql_errors(f"cannot converge {what}"), conn.transaction():
-        conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtext('nixops4-postgresql role'), hashtext(%s))",
-            (inputs.name,),
-        )
+        lock_name(conn, "role", inputs.name)
         found = _read_role(conn, inputs.name)
         clauses = _attribute_clauses(conn, inputs, found)
         changes = _membership_changes(role, inputs, found) | _setting_changes(

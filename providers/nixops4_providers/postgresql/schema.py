@@ -15,7 +15,9 @@ from .common import (
     ObjectOutputs,
     check_adoptable,
     check_unchanged,
+    create_or_find,
     fetch_one,
+    lock_name,
     open_connection,
     refuse_foreign_destroy,
     set_comment,
@@ -57,6 +59,18 @@ def _read(conn: psycopg.Connection[Any], name: str) -> tuple[int, str, str | Non
     return None if row is None else (int(row[0]), str(row[1]), row[2])
 
 
+def _create(conn: psycopg.Connection[Any], name: str, owner: str) -> None:
+    """Create the schema in a savepoint, so a duplicate name leaves the transaction usable."""
+    from psycopg import sql
+
+    with conn.transaction():
+        conn.execute(
+            sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(
+                sql.Identifier(name), sql.Identifier(owner)
+            )
+        )
+
+
 class Schema(Resource[SchemaInputs, ObjectOutputs]):
     """A PostgreSQL schema (namespace) in one database."""
 
@@ -65,7 +79,7 @@ class Schema(Resource[SchemaInputs, ObjectOutputs]):
         return f'"{inputs.connection.database}"."{inputs.name}"'
 
     def create(self, inputs: SchemaInputs, ctx: Context) -> ObjectOutputs:
-        """Create the schema or converge its owner."""
+        """Create the schema or converge its owner (concurrent creates of one name converge)."""
         from psycopg import sql
 
         what = f"schema {inputs.name!r}"
@@ -76,13 +90,15 @@ class Schema(Resource[SchemaInputs, ObjectOutputs]):
             sql_errors(f"cannot converge {what}"),
             conn.transaction(),
         ):
+            lock_name(conn, "schema", inputs.name)
             found = _read(conn, inputs.name)
             if found is None:
-                conn.execute(
-                    sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(name, sql.Identifier(owner))
+                found = create_or_find(
+                    lambda: _create(conn, inputs.name, owner), lambda: _read(conn, inputs.name)
                 )
-                ctx.log.info("created schema", owner=owner)
-            else:
+                if found is None:
+                    ctx.log.info("created schema", owner=owner)
+            if found is not None:
                 check_adoptable(
                     what,
                     comment=found[2],
