@@ -285,3 +285,22 @@ def test_secret_never_appears_in_debug_output(dns: Dns, name: str) -> None:
     dns.run(dns.destroy_request(inputs, outputs, rtype=ZONE_RECORDS), env=debug)
     assert TRANSCRIPT
     assert leaked(dns.server.key.secret) == []
+
+
+def test_an_update_too_large_for_udp_goes_over_tcp(dns: Dns, name: str) -> None:
+    """With `udp`, an UPDATE of 65521 octets (a datagram holds 65507) goes over TCP, logged."""
+    records: list[dict[str, Any]] = [
+        {"name": f"r{index}.{name}", "type": "TXT", "values": ["x" * 200]} for index in range(250)
+    ]
+    records.append({"name": f"pad.{name}", "type": "TXT", "values": ["y" * 4945]})
+    debug = {**os.environ, "NIXOPS4_PROVIDER_LOG_LEVEL": "debug"}
+    serial = dns.serial()
+    run = dns.run(
+        dns.create_request(dns.records_inputs(records, transport="udp"), rtype=ZONE_RECORDS),
+        env=debug,
+    )
+    assert len(outputs_of(run.response)["records"]) == 251
+    assert dns.serial() == serial + 1
+    assert "message too large for UDP, sending it over TCP" in run.stderr
+    assert "65521" in run.stderr
+    assert dns.server.rrset(dns.fqdn(f"pad.{name}"), "TXT") is not None

@@ -16,7 +16,7 @@ let
       transport = mkOption {
         type = types.enum [ "tcp" "udp" ];
         default = "tcp";
-        description = "`tcp`, or `udp` (falls back to TCP when the answer is truncated).";
+        description = "`tcp`, or `udp` (messages over 1232 octets and truncated answers go over TCP).";
       };
       timeout = mkOption {
         type = types.numbers.between 1 300;

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import dns.rrset
     import dns.tsig
     import dns.update
+    from nixops4_protocol.log import Logger
 
 MAX_MESSAGE = 65535
 """The largest DNS message: TCP frames a message with a 16-bit length."""
@@ -41,9 +42,10 @@ class Observed:
 class DnsClient:
     """One primary server and TSIG key; every failure becomes a ResourceError for people."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Server, log: Logger) -> None:
         """Read the key from `secretFile`; nothing is sent yet."""
         self.server = server
+        self.log = log
         self.key: dns.tsig.Key = load_key(server)
 
     def where(self, zone: dns.name.Name, name: dns.name.Name) -> Where:
@@ -75,7 +77,9 @@ class DnsClient:
         build(message)
         wire = _to_wire(message, what or name.to_text())
         where = self.where(zone, name)
-        code = self._rcode(self._parse(message, exchange(wire, self.server, is_update=True), where))
+        code = self._rcode(
+            self._parse(message, exchange(wire, self.server, self.log, is_update=True), where)
+        )
         if code == "NOERROR" or code in PREREQUISITE_FAILED:
             return code
         raise rcode_error(code, self.where(zone, name))
@@ -120,7 +124,7 @@ class DnsClient:
             query.flags &= ~dns.flags.RD
             query.use_tsig(self.key)
             queries.append(query)
-        raws = exchange_many([query.to_wire() for query in queries], self.server)
+        raws = exchange_many([query.to_wire() for query in queries], self.server, self.log)
         return [
             self._observed(zone, name, rdtype, self._parse(query, raw, self.where(zone, name)))
             for (name, rdtype), query, raw in zip(keys, queries, raws, strict=True)

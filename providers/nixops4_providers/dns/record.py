@@ -98,7 +98,9 @@ class Record(Resource[RecordInputs, RecordOutputs]):
     def create(self, inputs: RecordInputs, ctx: Context) -> RecordOutputs:
         """Ensure the record set holds exactly the declared values (a no-op when it does)."""
         wanted = _record_set(inputs)
-        _converge(DnsClient(inputs.server), wanted, owned=None, adopt=inputs.adopt, ctx=ctx)
+        _converge(
+            DnsClient(inputs.server, ctx.log), wanted, owned=None, adopt=inputs.adopt, ctx=ctx
+        )
         return _outputs(wanted)
 
     def update(
@@ -110,12 +112,14 @@ class Record(Resource[RecordInputs, RecordOutputs]):
         """Replace what we last wrote atomically; a new zone, name or type moves the record set."""
         wanted = _record_set(inputs)
         old, owned = _last_written(previous)
-        client = DnsClient(inputs.server)
+        client = DnsClient(inputs.server, ctx.log)
         if wanted.same_place(old):
             _converge(client, wanted, owned=owned, adopt=inputs.adopt, ctx=ctx)
             return _outputs(wanted)
         old_client = (
-            client if previous.inputs.server == inputs.server else DnsClient(previous.inputs.server)
+            client
+            if previous.inputs.server == inputs.server
+            else DnsClient(previous.inputs.server, ctx.log)
         )
         remove_first = wanted.fqdn == old.fqdn and (wanted.is_cname or old.is_cname)
         if remove_first:
@@ -137,7 +141,7 @@ class Record(Resource[RecordInputs, RecordOutputs]):
     def destroy(self, previous: Existing[RecordInputs, RecordOutputs], ctx: Context) -> None:
         """Delete exactly the record set we last wrote; succeed when it is already gone."""
         old, owned = _last_written(previous)
-        _remove(DnsClient(previous.inputs.server), old, owned, ctx)
+        _remove(DnsClient(previous.inputs.server, ctx.log), old, owned, ctx)
 
 
 def _last_written(

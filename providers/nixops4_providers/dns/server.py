@@ -34,7 +34,8 @@ class Server(Model):
     port: int = Field(default=53, ge=1, le=65535, description="DNS port of the primary.")
     transport: Literal["tcp", "udp"] = Field(
         default="tcp",
-        description="`tcp`, or `udp` (falls back to TCP when the answer is truncated).",
+        description="`tcp`, or `udp` (messages over 1232 octets and truncated answers go over "
+        "TCP).",
     )
     timeout: float = Field(
         default=10.0,

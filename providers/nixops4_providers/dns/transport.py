@@ -6,28 +6,39 @@ import socket
 import struct
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from nixops4_protocol.errors import ResourceError
 
 from .server import Server
 
+if TYPE_CHECKING:
+    from nixops4_protocol.log import Logger
+
 _TRUNCATED = 0x02
 """The TC bit in the third octet of a DNS header."""
+
+MAX_UDP = 1232
+"""The largest message sent over UDP (the DNS flag day 2020 value); larger ones go over TCP."""
 
 _T = TypeVar("_T")
 
 
-def exchange(wire: bytes, server: Server, *, is_update: bool) -> bytes:
+def exchange(wire: bytes, server: Server, log: Logger, *, is_update: bool) -> bytes:
     """Send a message in wire format and return the raw answer; failures become ResourceErrors.
 
-    The whole exchange (UDP try and TCP fallback included) is bounded by `server.timeout`.
+    With `transport = "udp"`, a message larger than `MAX_UDP` octets is sent over TCP, since it
+    may not survive UDP; the whole exchange (UDP try and TCP fallback included) is bounded by
+    `server.timeout`.
     """
+    udp = server.transport == "udp" and len(wire) <= MAX_UDP
+    if server.transport == "udp" and not udp:
+        log.debug("message too large for UDP, sending it over TCP", octets=len(wire), limit=MAX_UDP)
 
     def send() -> bytes:
         deadline = time.monotonic() + server.timeout
         address = _resolve(server)
-        if server.transport == "udp":
+        if udp:
             answer = _udp(wire, address, deadline)
             if not answer[2] & _TRUNCATED:
                 return answer
@@ -36,7 +47,7 @@ def exchange(wire: bytes, server: Server, *, is_update: bool) -> bytes:
     return _guarded(send, server, is_update=is_update)
 
 
-def exchange_many(wires: list[bytes], server: Server) -> list[bytes]:
+def exchange_many(wires: list[bytes], server: Server, log: Logger) -> list[bytes]:
     """Send several queries and return their raw answers in the same order.
 
     Over TCP the queries share one connection and are pipelined (answers matched by message ID,
@@ -44,7 +55,7 @@ def exchange_many(wires: list[bytes], server: Server) -> list[bytes]:
     Over UDP they are sent one after the other.
     """
     if server.transport == "udp":
-        return [exchange(wire, server, is_update=False) for wire in wires]
+        return [exchange(wire, server, log, is_update=False) for wire in wires]
 
     def send() -> list[bytes]:
         return _tcp_pipelined(wires, _resolve(server), server.timeout)

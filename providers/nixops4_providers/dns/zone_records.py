@@ -126,7 +126,7 @@ class ZoneRecords(Resource[ZoneRecordsInputs, ZoneRecordsOutputs]):
         """Ensure every declared record set holds exactly its values (a no-op when they do)."""
         zone = names.parse_zone(inputs.zone)
         wanted = parse_records(zone, inputs.records)
-        _converge(DnsClient(inputs.server), zone, wanted, {}, adopt=inputs.adopt, ctx=ctx)
+        _converge(DnsClient(inputs.server, ctx.log), zone, wanted, {}, adopt=inputs.adopt, ctx=ctx)
         return _outputs(zone, wanted)
 
     def update(
@@ -139,7 +139,7 @@ class ZoneRecords(Resource[ZoneRecordsInputs, ZoneRecordsOutputs]):
         zone = names.parse_zone(inputs.zone)
         wanted = parse_records(zone, inputs.records)
         old_zone, owned = _last_written(previous)
-        client = DnsClient(inputs.server)
+        client = DnsClient(inputs.server, ctx.log)
         if old_zone == zone:
             _converge(client, zone, wanted, owned, adopt=inputs.adopt, ctx=ctx)
             return _outputs(zone, wanted)
@@ -149,7 +149,9 @@ class ZoneRecords(Resource[ZoneRecordsInputs, ZoneRecordsOutputs]):
         )
         _converge(client, zone, wanted, {}, adopt=inputs.adopt, ctx=ctx)
         old_client = (
-            client if previous.inputs.server == inputs.server else DnsClient(previous.inputs.server)
+            client
+            if previous.inputs.server == inputs.server
+            else DnsClient(previous.inputs.server, ctx.log)
         )
         _converge(old_client, old_zone, [], owned, adopt=False, ctx=ctx)
         return _outputs(zone, wanted)
@@ -159,7 +161,7 @@ class ZoneRecords(Resource[ZoneRecordsInputs, ZoneRecordsOutputs]):
     ) -> None:
         """Delete exactly the record sets we last wrote; those already gone are fine."""
         zone, owned = _last_written(previous)
-        _converge(DnsClient(previous.inputs.server), zone, [], owned, adopt=False, ctx=ctx)
+        _converge(DnsClient(previous.inputs.server, ctx.log), zone, [], owned, adopt=False, ctx=ctx)
 
 
 def _outputs(zone: dns.name.Name, wanted: list[RecordSet]) -> ZoneRecordsOutputs:
