@@ -91,12 +91,22 @@ def test_invalid_values_are_refused_before_anything_is_sent(dns: Dns, name: str)
         dns.create_request(dns.inputs(name, "CAA", ["0 issue letsencrypt.org extra"])),
         dns.create_request(dns.inputs(name, "AAAA", ["2001:db8::1", "2001:DB8:0::1"])),
         dns.create_request(dns.inputs(name, "A", [])),
+        dns.create_request(dns.inputs(name, "A", ["192.0.2.1\n192.0.2.2"])),
     )
-    bad_a, bad_mx, bad_caa, duplicate, empty = (error_of(r) for r in run.responses)
+    bad_a, bad_mx, bad_caa, duplicate, empty, two_lines = (error_of(r) for r in run.responses)
     assert "field `values`" in bad_a
     assert "item 1 is not valid A data" in bad_a
     assert "item 0 is not valid MX data" in bad_mx
     assert "item 0 is not valid CAA data" in bad_caa
     assert "items 0 and 1 are the same record" in duplicate
     assert "field `values`" in empty
+    assert "item 0 is not valid A data" in two_lines
+    assert "more than one record (a second line starting with '192.0.2.2')" in two_lines
     assert dns.serial() == serial
+
+
+def test_a_value_ending_in_a_newline_is_one_record(dns: Dns, name: str) -> None:
+    """A value from a multi-line Nix string (ending in a newline) is still one record."""
+    outputs = outputs_of(dns.create(dns.inputs(name, "MX", ["10 mail\n"])))
+    assert outputs["values"] == ["10 mail.example.test."]
+    assert dns.server.rrset(dns.fqdn(name), "MX") == (300, {"10 mail.example.test."})

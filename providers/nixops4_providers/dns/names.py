@@ -73,7 +73,6 @@ def parse_values(
     """
     import dns.exception
     import dns.rdata
-    import dns.rdataclass
     import dns.rdatatype
 
     type_text = dns.rdatatype.to_text(rdtype)
@@ -83,9 +82,7 @@ def parse_values(
             if type_text in _TEXT_TYPES and not text.lstrip().startswith('"'):
                 rdata = _text_record(rdtype, text)
             else:
-                rdata = dns.rdata.from_text(
-                    dns.rdataclass.IN, rdtype, text, origin=zone, relativize=False
-                )
+                rdata = _presentation_record(rdtype, text, zone)
         except (dns.exception.DNSException, ValueError, TypeError) as error:
             raise ValueError(
                 f"item {index} is not valid {type_text} data ({text!r}): {_reason(error)}"
@@ -102,6 +99,25 @@ def parse_values(
 def canonical(rdatas: frozenset[dns.rdata.Rdata]) -> list[str]:
     """The values in presentation format with absolute names, in a stable order."""
     return sorted(rdata.to_text() for rdata in rdatas)
+
+
+def _presentation_record(
+    rdtype: dns.rdatatype.RdataType, text: str, zone: dns.name.Name
+) -> dns.rdata.Rdata:
+    """One record in presentation format; anything on a further line is refused, not dropped."""
+    import dns.rdata
+    import dns.rdataclass
+    import dns.tokenizer
+
+    tokens = dns.tokenizer.Tokenizer(text)
+    rdata = dns.rdata.from_text(dns.rdataclass.IN, rdtype, tokens, origin=zone, relativize=False)
+    while not (token := tokens.get()).is_eof():
+        if not token.is_eol():
+            raise ValueError(
+                f"it holds more than one record (a second line starting with {token.value!r}); "
+                "give each record as an item of its own"
+            )
+    return rdata
 
 
 def _text_record(rdtype: dns.rdatatype.RdataType, text: str) -> dns.rdata.Rdata:
