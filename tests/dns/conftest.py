@@ -131,6 +131,12 @@ class Dns:
         update.replace(name, 300, rdtype, *values)
         assert self.server.send(update) == 0
 
+    def delete_behind_our_back(self, name: str, rdtype: str) -> None:
+        """Delete an RRset directly on the server, as another tool would."""
+        update = self.server.new_update()
+        update.delete(name, rdtype)
+        assert self.server.send(update) == 0
+
     def serial(self, zone: str | None = None) -> int:
         """The zone's SOA serial, which the server bumps once per applied UPDATE."""
         answer = self.server.rrset(f"{zone or self.server.zone}.", "SOA")

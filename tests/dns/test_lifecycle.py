@@ -173,3 +173,19 @@ def test_destroy_of_a_wildcard_covered_name(dns: Dns, name: str) -> None:
     outputs = outputs_of(dns.create(inputs))
     assert dns.destroy(inputs, outputs) == {"destroyResourceResponse": {}}
     assert dns.server.rrset(f"host.{dns.fqdn(name)}", "A") == (300, {"192.0.2.50"})
+
+
+@pytest.mark.parametrize("values", [["192.0.2.50"], ["192.0.2.51"]])
+def test_update_recreates_a_deleted_record_set_a_wildcard_answers_for(
+    dns: Dns, name: str, values: list[str]
+) -> None:
+    """A wildcard's answer for a deleted record set is not taken for the record set itself."""
+    inputs = dns.inputs(f"host.{name}", "A", ["192.0.2.50"])
+    outputs = outputs_of(dns.create(inputs))
+    dns.write_behind_our_back(f"*.{name}", "A", "192.0.2.50")
+    dns.delete_behind_our_back(f"host.{name}", "A")
+    run = dns.run(dns.update_request(inputs, outputs, dns.inputs(f"host.{name}", "A", values)))
+    outputs_of(run.response)
+    assert "deleted outside nixops4; creating it again" in run.stderr
+    dns.delete_behind_our_back(f"*.{name}", "A")
+    assert dns.server.rrset(f"host.{dns.fqdn(name)}", "A") == (300, set(values))

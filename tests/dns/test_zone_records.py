@@ -304,3 +304,25 @@ def test_an_update_too_large_for_udp_goes_over_tcp(dns: Dns, name: str) -> None:
     assert "message too large for UDP, sending it over TCP" in run.stderr
     assert "65521" in run.stderr
     assert dns.server.rrset(dns.fqdn(f"pad.{name}"), "TXT") is not None
+
+
+def test_update_recreates_deleted_record_sets_a_wildcard_answers_for(dns: Dns, name: str) -> None:
+    """Record sets deleted behind our back under a wildcard are written again, not refused."""
+    records = [
+        {"name": f"same.{name}", "type": "A", "values": ["192.0.2.50"]},
+        {"name": f"other.{name}", "type": "A", "values": ["192.0.2.1"]},
+    ]
+    inputs = dns.records_inputs(records)
+    outputs = outputs_of(dns.create(inputs, rtype=ZONE_RECORDS))
+    dns.write_behind_our_back(f"*.{name}", "A", "192.0.2.50")
+    dns.delete_behind_our_back(f"same.{name}", "A")
+    dns.delete_behind_our_back(f"other.{name}", "A")
+    records[1]["values"] = ["192.0.2.2"]
+    run = dns.run(
+        dns.update_request(inputs, outputs, dns.records_inputs(records), rtype=ZONE_RECORDS)
+    )
+    outputs_of(run.response)
+    assert run.stderr.count("deleted outside nixops4; creating it again") == 2
+    dns.delete_behind_our_back(f"*.{name}", "A")
+    assert dns.server.rrset(dns.fqdn(f"same.{name}"), "A") == (300, {"192.0.2.50"})
+    assert dns.server.rrset(dns.fqdn(f"other.{name}"), "A") == (300, {"192.0.2.2"})

@@ -39,6 +39,10 @@ class Observed:
     """The target of a CNAME at the name, when another type was asked for."""
 
 
+ABSENT = Observed(frozenset(), None)
+"""An absent record set."""
+
+
 class DnsClient:
     """One primary server and TSIG key; every failure becomes a ResourceError for people."""
 
@@ -128,6 +132,34 @@ class DnsClient:
         return [
             self._observed(zone, name, rdtype, self._parse(query, raw, self.where(zone, name)))
             for (name, rdtype), query, raw in zip(keys, queries, raws, strict=True)
+        ]
+
+    def read_real(
+        self, zone: dns.name.Name, keys: list[tuple[dns.name.Name, dns.rdatatype.RdataType]]
+    ) -> list[Observed]:
+        """Like `read_many`, but what a wildcard answers for an absent record set reads as absent.
+
+        A query cannot tell a synthesised answer from a real one, so the record sets (and CNAMEs)
+        found are confirmed with one prerequisite-only UPDATE, and one each if that fails.
+        """
+        import dns.rdatatype
+
+        observed = self.read_many(zone, keys)
+        found = {
+            index: (name, dns.rdatatype.CNAME if seen.cname is not None else rdtype)
+            for index, ((name, rdtype), seen) in enumerate(zip(keys, observed, strict=True))
+            if seen.rdatas or seen.cname is not None
+        }
+
+        def build(message: dns.update.UpdateMessage) -> None:
+            for name, rdtype in found.values():
+                message.present(name, rdtype)
+
+        if not found or self.update(zone, zone, build, what="presence checks") == "NOERROR":
+            return observed
+        return [
+            ABSENT if index in found and self.absent(zone, *found[index]) else seen
+            for index, seen in enumerate(observed)
         ]
 
     def _observed(

@@ -191,7 +191,7 @@ def _converge(
     if _write(client, wanted, owned) == "NOERROR":
         _verify(client, wanted, ctx, "created" if owned is None else "updated")
         return
-    current = client.read(wanted.zone, wanted.fqdn, wanted.rdtype)
+    current = client.read_real(wanted.zone, [wanted.key])[0]
     expected = _decide(wanted, current, owned, adopt=adopt, ctx=ctx)
     if isinstance(expected, str):
         ctx.log.info("record set already as declared", record=wanted.label(), ttl=wanted.ttl)

@@ -10,7 +10,7 @@ from nixops4_protocol.resource import Existing, Model, Resource
 from pydantic import Field, ValidationInfo, field_validator
 
 from . import names
-from .client import DnsClient, Observed
+from .client import ABSENT, DnsClient, Observed
 from .rrset import (
     DEFAULT_TTL,
     OwnerName,
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     import dns.update
 
 Key = tuple["dns.name.Name", "dns.rdatatype.RdataType"]
-_ABSENT = Observed(frozenset(), None)
 
 
 class ZoneRecord(Model):
@@ -265,8 +264,7 @@ def _converge(
     wanted = {rrset.key: rrset for rrset in wanted_list}
     keys = list(owned) + [key for key in wanted if key not in owned]
     assumed = {
-        key: Observed(owned[key].rdatas, owned[key].ttl) if key in owned else _ABSENT
-        for key in keys
+        key: Observed(owned[key].rdatas, owned[key].ttl) if key in owned else ABSENT for key in keys
     }
     plan = _Plan(assumed, wanted)
     if plan.changes and _send(client, zone, plan) == "NOERROR":
@@ -309,7 +307,7 @@ def _decide(
 
     problems: list[str] = []
     found: dict[Key, Observed] = {}
-    for key, seen in zip(keys, client.read_many(zone, keys), strict=True):
+    for key, seen in zip(keys, client.read_real(zone, keys), strict=True):
         rrset, mine = wanted.get(key), owned.get(key)
         label = _label(key)
         if seen.cname is not None and rrset is not None:
@@ -318,14 +316,14 @@ def _decide(
                     f"{label}: the name is a CNAME (to {seen.cname}), which cannot coexist with "
                     "other records"
                 )
-            found[key] = _ABSENT
+            found[key] = ABSENT
         elif seen.rdatas and (
             (rrset is not None and seen.rdatas == rrset.rdatas)
             or (mine is not None and seen.rdatas == mine.rdatas)
         ):
             found[key] = seen  # ours: what we wrote, or exactly what is declared
-        elif not seen.rdatas or client.absent(zone, *key):  # a wildcard answers reads, not this
-            found[key] = _ABSENT
+        elif not seen.rdatas:
+            found[key] = ABSENT
             if rrset is not None and rrset.is_cname and _name_taken(client, zone, key, keys):
                 problems.append(
                     f"{label}: the name already holds other records, which cannot coexist with "
