@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import os
 import socket
+import struct
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -181,3 +183,82 @@ def test_name_below_a_delegation_is_reported(dns: Dns, name: str) -> None:
     message = error_of(dns.create(dns.inputs(f"host.{name}", "A", ["192.0.2.1"])))
     assert "is not authoritative for" in message
     assert "set `zone` to that subzone" in message
+
+
+def _close(_: bytes) -> bytes | None:
+    """Close the connection without answering."""
+    return None
+
+
+def _cut_short(query: bytes) -> bytes:
+    """Announce a whole answer, send 12 octets of it, then close."""
+    return struct.pack("!H", len(query)) + query[:12]
+
+
+def _tsig_not_last(query: bytes) -> bytes:
+    """Answer with the query's own TSIG record followed by one more record."""
+    answer = bytearray(query)
+    answer[2] |= 0x80  # QR
+    answer[10:12] = struct.pack("!H", struct.unpack("!H", query[10:12])[0] + 1)
+    answer += b"\x00\x00\x01\x00\x01\x00\x00\x00\x00\x00\x04\xc0\x00\x02\x01"
+    return struct.pack("!H", len(answer)) + answer
+
+
+def _other_id(query: bytes) -> bytes:
+    """Answer with the query itself under another message ID."""
+    answer = bytearray(query)
+    answer[0:2] = struct.pack("!H", (struct.unpack("!H", query[0:2])[0] + 1) % 65536)
+    answer[2] |= 0x80
+    return struct.pack("!H", len(answer)) + answer
+
+
+HOSTILE_ANSWERS: list[tuple[Callable[[bytes], bytes | None], str]] = [
+    (_close, "closed the connection before answering (the update may or may not have been"),
+    (_cut_short, "closed the connection before answering (the update may or may not have been"),
+    (_tsig_not_last, "unreadable answer from 127.0.0.1:"),
+    (_other_id, "answered something other than our request"),
+]
+
+
+@pytest.fixture
+def hostile_server() -> Iterator[tuple[int, list[Callable[[bytes], bytes | None]]]]:
+    """A TCP port on 127.0.0.1 answering each connection with the next of a list of responders."""
+    responders: list[Callable[[bytes], bytes | None]] = []
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            with connection:
+                (length,) = struct.unpack("!H", connection.recv(2, socket.MSG_WAITALL))
+                query = connection.recv(length, socket.MSG_WAITALL)
+                answer = responders.pop(0)(query) if responders else None
+                if answer is not None:
+                    connection.sendall(answer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1], responders
+    listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() (closing alone does not)
+    listener.close()
+    thread.join(timeout=5)
+
+
+@pytest.mark.parametrize(("responder", "expected"), HOSTILE_ANSWERS)
+def test_a_hostile_answer_is_a_clear_error(
+    dns: Dns,
+    name: str,
+    hostile_server: tuple[int, list[Callable[[bytes], bytes | None]]],
+    responder: Callable[[bytes], bytes | None],
+    expected: str,
+) -> None:
+    """A closed connection or a malformed, unsigned or mismatched answer is an error for people."""
+    port, responders = hostile_server
+    responders.append(responder)
+    message = error_of(dns.create(dns.inputs(name, "A", ["192.0.2.1"], port=port, timeout=2)))
+    assert message.startswith(f"failed to create dns record {dns.fqdn(name)} A: "), message
+    assert expected in message, message
+    assert "internal error" not in message

@@ -208,6 +208,12 @@ class DnsClient:
         import dns.message
         import dns.tsig
 
+        if len(raw) >= 2 and int.from_bytes(raw[:2], "big") != message.id:
+            raise ResourceError(
+                f"{where.server} answered something other than our request (message ID "
+                f"{int.from_bytes(raw[:2], 'big')} instead of {message.id})",
+                hint="The server, or something between it and this machine, is misbehaving.",
+            )
         try:
             response = dns.message.from_wire(raw, keyring=message.keyring, request_mac=message.mac)
         except dns.tsig.PeerBadKey:
@@ -219,9 +225,13 @@ class DnsClient:
         except dns.tsig.PeerBadTruncation:
             raise rcode_error("BADTRUNC", where) from None
         except dns.exception.FormError as error:
+            unreadable = ResourceError(f"unreadable answer from {where.server}: {error}")
             if message.keyring is None or "TSIG" not in str(error):
-                raise ResourceError(f"unreadable answer from {where.server}: {error}") from None
-            unsigned = dns.message.from_wire(raw, keyring=False)
+                raise unreadable from None
+            try:
+                unsigned = dns.message.from_wire(raw, keyring=False)
+            except dns.exception.DNSException:
+                raise unreadable from None
             raise rcode_error(self._rcode(unsigned), where, unsigned=True) from None
         except dns.exception.DNSException as error:
             raise ResourceError(

@@ -21,6 +21,8 @@ _TRUNCATED = 0x02
 MAX_UDP = 1232
 """The largest message sent over UDP (the DNS flag day 2020 value); larger ones go over TCP."""
 
+_MAYBE_APPLIED = " (the update may or may not have been applied)"
+
 _T = TypeVar("_T")
 
 
@@ -76,14 +78,16 @@ def _guarded(send: Callable[[], _T], server: Server, *, is_update: bool) -> _T:
     except TimeoutError:
         raise ResourceError(
             f"no answer from the DNS server {server.describe()} within {server.timeout:g} s"
-            + (" (the update may or may not have been applied)" if is_update else ""),
+            + (_MAYBE_APPLIED if is_update else ""),
             hint="Check that the server is up and reachable (firewall, address, port); applying "
             "again is safe, every change is guarded by prerequisites.",
         ) from None
     except OSError as error:
         raise ResourceError(
-            f"cannot talk to the DNS server {server.describe()}: {error.strerror or error}",
-            hint="Check `server.address` and `server.port` and the network path to the server.",
+            f"cannot talk to the DNS server {server.describe()}: {error.strerror or error}"
+            + (_MAYBE_APPLIED if is_update else ""),
+            hint="Check `server.address` and `server.port` and the network path to the server; "
+            "applying again is safe, every change is guarded by prerequisites.",
         ) from None
 
 
