@@ -84,11 +84,12 @@ def test_missing_or_malformed_secret_file(dns: Dns, name: str, tmp_path: Path) -
     assert "not base64 at all" not in malformed
 
 
-def test_bind_key_file_is_accepted(dns: Dns, name: str, tmp_path: Path) -> None:
-    """A key file as `tsig-keygen` writes it works as `secretFile`."""
+@pytest.mark.parametrize("key_name", ["ddns-key", "secretdata"])
+def test_bind_key_file_is_accepted(dns: Dns, name: str, tmp_path: Path, key_name: str) -> None:
+    """A key file as `tsig-keygen` writes it works as `secretFile`, whatever the key is named."""
     key_file = tmp_path / "ddns.key"
     key_file.write_text(
-        f'key "ddns-key" {{\n\talgorithm hmac-sha256;\n\tsecret "{dns.server.key.secret}";\n}};\n',
+        f'key "{key_name}" {{\n\talgorithm hmac-sha256;\n\tsecret "{dns.server.key.secret}";\n}};\n',
         encoding="utf-8",
     )
     outputs_of(dns.create(dns.inputs(name, "A", ["192.0.2.1"], secretFile=str(key_file))))

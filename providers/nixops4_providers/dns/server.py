@@ -20,7 +20,7 @@ KeyAlgorithm = Literal[
     "hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224", "hmac-sha1", "hmac-md5"
 ]
 
-_KEY_FILE_SECRET = re.compile(r"""secret\s*:?\s*["']?([A-Za-z0-9+/=]+)["']?""")
+_KEY_FILE_SECRET = re.compile(r"""\bsecret\b\s*:?\s*["']?([A-Za-z0-9+/=]+)["']?""")
 """The secret inside a BIND `tsig-keygen` or Knot `keymgr -t` key file."""
 
 
