@@ -140,21 +140,23 @@ HOSTILE = [
     ("type", "ANY", "meta type"),
     ("type", "SOA", "maintained by the server"),
     ("ttl", -1, "greater than or equal to 0"),
+    ("server", {"keyName": "ddns..key"}, "empty label"),
 ]
 
 
 def test_hostile_inputs_are_refused_naming_the_field(dns: Dns, name: str) -> None:
     """Every malformed input is refused before anything is sent, naming the field."""
     serial = dns.serial()
-    requests = [
-        dns.create_request(dict(dns.inputs(name, "A", ["192.0.2.1"]), **{field: value}))
-        for field, value, _ in HOSTILE
-    ]
+    requests = []
+    for field, value, _ in HOSTILE:
+        inputs = dns.inputs(name, "A", ["192.0.2.1"])
+        inputs[field] = {**inputs[field], **value} if isinstance(value, dict) else value
+        requests.append(dns.create_request(inputs))
     requests.append(dns.create_request(dict(dns.inputs(name, "A", ["192.0.2.1"]), extra=1)))
     run = dns.run(*requests)
     for (field, _, expected), response in zip(HOSTILE, run.responses, strict=False):
         message = error_of(response)
-        assert f"field `{field}`" in message, message
+        assert f"field `{field}" in message, message
         assert expected in message, message
     assert "unknown field `extra`" in error_of(run.responses[-1])
     assert dns.serial() == serial

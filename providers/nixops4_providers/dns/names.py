@@ -20,12 +20,17 @@ _TEXT_TYPES = {"TXT", "SPF"}
 _MAX_STRING = 255
 
 
-def parse_zone(text: str) -> dns.name.Name:
-    """The absolute name of a zone apex (`example.org` or `example.org.`)."""
+def parse_absolute(text: str) -> dns.name.Name:
+    """An absolute name, with or without the trailing dot (a zone apex, a TSIG key name)."""
     import dns.name
 
     _check_plain(text)
-    name = _from_text(text, dns.name.root)
+    return _from_text(text, dns.name.root)
+
+
+def parse_zone(text: str) -> dns.name.Name:
+    """The absolute name of a zone apex (`example.org` or `example.org.`)."""
+    name = parse_absolute(text)
     if name.is_wild():
         raise ValueError("a zone name cannot be a wildcard")
     return name

@@ -11,7 +11,9 @@ from nixops4_protocol.credentials import read_secret_file
 from nixops4_protocol.errors import ResourceError
 from nixops4_protocol.redaction import register_secret_value
 from nixops4_protocol.resource import CredentialFile, Model
-from pydantic import Field
+from pydantic import AfterValidator, Field
+
+from . import names
 
 if TYPE_CHECKING:
     import dns.tsig
@@ -22,6 +24,11 @@ KeyAlgorithm = Literal[
 
 _KEY_FILE_SECRET = re.compile(r"""\bsecret\b\s*:?\s*["']?([A-Za-z0-9+/=]+)["']?""")
 """The secret inside a BIND `tsig-keygen` or Knot `keymgr -t` key file."""
+
+
+def _valid_key_name(value: str) -> str:
+    names.parse_absolute(value)
+    return value
 
 
 class Server(Model):
@@ -43,7 +50,9 @@ class Server(Model):
         le=300,
         description="Seconds to wait for each answer (connecting included).",
     )
-    key_name: str = Field(min_length=1, description="Name of the TSIG key, as the server knows it.")
+    key_name: Annotated[str, AfterValidator(_valid_key_name)] = Field(
+        min_length=1, description="Name of the TSIG key, as the server knows it."
+    )
     key_algorithm: KeyAlgorithm = Field(
         default="hmac-sha256", description="HMAC algorithm of the TSIG key."
     )
