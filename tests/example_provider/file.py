@@ -8,6 +8,7 @@ from pathlib import Path
 
 from nixops4_protocol.context import Context
 from nixops4_protocol.errors import ImmutableFieldError
+from nixops4_protocol.redaction import register_secret_value
 from nixops4_protocol.resource import Existing, Model, Resource
 from pydantic import Field
 
@@ -19,7 +20,7 @@ class FileInputs(Model):
     contents: str = Field(description="Text written to the file.")
     mode: int = Field(default=0o644, description="Permission bits of the file.")
     behaviour: str | None = Field(
-        default=None, description="Test hooks: `print`, `child`, `crash`, `chain`."
+        default=None, description="Test hooks: `print`, `child`, `crash`, `chain`, `leak`."
     )
 
 
@@ -38,7 +39,7 @@ class File(Resource[FileInputs, FileOutputs]):
 
     def create(self, inputs: FileInputs, ctx: Context) -> FileOutputs:
         """Write the file (again, for a stateless resource)."""
-        self._misbehave(inputs.behaviour)
+        self._misbehave(inputs, ctx)
         path = Path(inputs.path)
         path.write_text(inputs.contents, encoding="utf-8")
         path.chmod(inputs.mode)
@@ -58,7 +59,12 @@ class File(Resource[FileInputs, FileOutputs]):
         Path(previous.inputs.path).unlink(missing_ok=True)
 
     @staticmethod
-    def _misbehave(behaviour: str | None) -> None:
+    def _misbehave(inputs: FileInputs, ctx: Context) -> None:
+        behaviour = inputs.behaviour
+        if behaviour == "leak":  # treat the contents as a secret a backend then echoes
+            register_secret_value(inputs.contents)
+            ctx.log.info("about to fail", detail=f"the value is {inputs.contents}")
+            raise RuntimeError(f"backend said: bad password {inputs.contents}")
         if behaviour == "print":
             print("stray output from a handler")
             sys.stdout.flush()

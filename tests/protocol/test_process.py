@@ -114,3 +114,26 @@ def test_responses_are_single_json_lines(tmp_path: Path) -> None:
     assert b"\n" not in line[:-1]
     assert "\n" in json.loads(line)["errorResponse"]["message"]
     assert (status, rest) == (0, b"")
+
+
+def test_registered_secrets_are_scrubbed_from_errors_and_logs(tmp_path: Path) -> None:
+    """A secret a handler registered never reaches stderr or the errorResponse, even in a cause."""
+    secret = "hunter2-correct-horse-battery"
+    run = run_requests(EXAMPLE, [_file(tmp_path / "s", contents=secret, behaviour="leak")])
+    message = error_of(run.response)
+    assert secret not in message
+    assert secret not in run.stderr
+    assert "backend said: bad password [redacted]" in message
+    assert "the value is [redacted]" in run.stderr
+
+
+def test_console_logs_on_request(tmp_path: Path) -> None:
+    """NIXOPS4_PROVIDER_LOG_FORMAT=console gives human-readable lines instead of JSON."""
+    import os
+
+    env = {**os.environ, "NIXOPS4_PROVIDER_LOG_FORMAT": "console"}
+    run = run_requests(EXAMPLE, [_file(tmp_path / "c")], env=env)
+    line = next(line for line in run.stderr.splitlines() if "wrote file" in line)
+    assert not line.startswith("{")
+    assert "[info" in line
+    assert "resource=" in line
