@@ -229,7 +229,7 @@ class _Operation:
             raise ResourceError(f"{self._failed()}: {error}") from None
         except ProviderError:
             raise
-        except Exception as error:
+        except (Exception, SystemExit) as error:  # a handler (or a library) calling exit too
             ctx.log.debug("handler raised", exc_info=True)
             raise ResourceError(
                 f"{self._failed()}: internal error: {describe_cause_chain(error)}",

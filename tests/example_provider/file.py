@@ -20,7 +20,7 @@ class FileInputs(Model):
     contents: str = Field(description="Text written to the file.")
     mode: int = Field(default=0o644, description="Permission bits of the file.")
     behaviour: str | None = Field(
-        default=None, description="Test hooks: `print`, `child`, `crash`, `chain`, `leak`."
+        default=None, description="Test hooks: `print`, `child`, `crash`, `chain`, `leak`, `exit`."
     )
 
 
@@ -70,6 +70,8 @@ class File(Resource[FileInputs, FileOutputs]):
             sys.stdout.flush()
         elif behaviour == "child":
             subprocess.run(["echo", "stray output from a child process"], check=True)
+        elif behaviour == "exit":
+            sys.exit(3)
         elif behaviour == "crash":
             raise RuntimeError("the handler crashed")
         elif behaviour == "chain":

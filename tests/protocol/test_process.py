@@ -56,6 +56,7 @@ def test_every_bad_request_gets_one_error_and_the_process_keeps_serving(tmp_path
             _file(tmp_path / "c", behaviour="crash"),
             "internal error: RuntimeError: the handler crashed",
         ),
+        (_file(tmp_path / "c", behaviour="exit"), "internal error: SystemExit: 3"),
         (
             state_read_request("file", {"path": "x", "contents": "y"}, None),
             "resource type `file` of provider `example` is not a state store",
