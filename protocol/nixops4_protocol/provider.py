@@ -10,8 +10,9 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import sys
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from .errors import ProviderError, RequestError, ResourceError, describe_cause_chain
 from .io import Channel, LineTooLongError
@@ -82,11 +83,31 @@ class Provider:
             self._types[type_name] = entry
         return entry
 
-    def main(self) -> int:
-        """Serve requests on stdin/stdout until end of input; the exit status is 0."""
+    def main(self) -> NoReturn:
+        """Serve requests on stdin/stdout until end of input, then end the process (status 0).
+
+        Handlers are closed (`Resource.close`) and stderr flushed; the interpreter's own teardown
+        is skipped, which saves ~30 ms on every resource operation (nixops4 waits for the exit).
+        """
         # A provider loads no pydantic plugins; skipping their discovery saves start-up time.
         os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-        return self.serve(Channel.from_stdio())
+        status = self.serve(Channel.from_stdio())
+        self.close()
+        sys.stderr.flush()
+        os._exit(status)
+
+    def close(self) -> None:
+        """Close every handler used by this process; a failure is logged, not raised."""
+        for type_name, instance in self._instances.items():
+            try:
+                instance.close()
+            except Exception as error:
+                from .log import get_logger
+
+                get_logger(provider=self.name, type=type_name).warning(
+                    "closing the handler failed", error=describe_cause_chain(error)
+                )
+        self._instances.clear()
 
     def serve(self, channel: Channel) -> int:
         """Answer each request line on `channel` with one response line until end of input."""

@@ -139,6 +139,9 @@ class Resource(Generic[InputsT, OutputsT]):
         """Remove the resource; succeed when it is already gone."""
         raise ResourceError("this resource type does not support destroy")
 
+    def close(self) -> None:
+        """Release what the handler keeps open across requests; called once at end of input."""
+
 
 class StateStore(Resource[InputsT, OutputsT]):
     """A resource type that stores NixOps4 state: read once, then events on the same process."""

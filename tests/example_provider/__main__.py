@@ -7,4 +7,4 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, 
 
 from tests.example_provider import provider
 
-sys.exit(provider.main())
+provider.main()

@@ -1,14 +1,14 @@
 """Entry point of `nixops4-postgresql`."""
 
-import sys
+from typing import NoReturn
 
 from nixops4_providers.postgresql import provider
 
 
-def main() -> int:
-    """Serve NixOps4 requests on stdin/stdout."""
-    return provider.main()
+def main() -> NoReturn:
+    """Serve NixOps4 requests on stdin/stdout until end of input, then exit."""
+    provider.main()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

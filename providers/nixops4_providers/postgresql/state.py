@@ -297,6 +297,12 @@ class State(StateStore[StateInputs, StateOutputs]):
         """Ensure the tables of the (possibly moved) state exist."""
         return self.create(inputs, ctx)
 
+    def close(self) -> None:
+        """Close this process's connections; the server drops the writer lock with them."""
+        for store in self._stores.values():
+            store.conn.close()
+        self._stores.clear()
+
     def _store(self, inputs: StateInputs) -> _Store:
         key = inputs.model_dump_json()
         if key not in self._stores:

@@ -1,14 +1,14 @@
 """Entry point of `nixops4-secrets`."""
 
-import sys
+from typing import NoReturn
 
 from nixops4_providers.secrets import provider
 
 
-def main() -> int:
-    """Serve NixOps4 requests on stdin/stdout."""
-    return provider.main()
+def main() -> NoReturn:
+    """Serve NixOps4 requests on stdin/stdout until end of input, then exit."""
+    provider.main()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
