@@ -67,7 +67,8 @@ class PostgresServer:
         )
 
 
-def _postgres_bin() -> Path:
+def postgres_bin() -> Path:
+    """The newest PostgreSQL server's bin directory; skip without it, or fail under CI=true."""
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     found = candidates[-1] if candidates else None
     initdb = require_program("initdb", package="postgresql", candidates=(found,) if found else ())
@@ -91,7 +92,7 @@ def postgres_server() -> Iterator[PostgresServer]:
 @contextmanager
 def running_postgres() -> Iterator[PostgresServer]:
     """Start a throwaway PostgreSQL server with SCRAM authentication; stop and remove it on exit."""
-    bindir = _postgres_bin()
+    bindir = postgres_bin()
     directory = Path(tempfile.mkdtemp(prefix="nixops4-pg-", dir="/tmp"))
     directory.chmod(0o755)
     password_file = directory / "superuser.password"
