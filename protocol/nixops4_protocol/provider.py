@@ -25,14 +25,6 @@ if TYPE_CHECKING:
     from .messages import ExtantResource
     from .resource import Existing, Model, Resource
 
-REQUEST_KINDS = (
-    "createResourceRequest",
-    "updateResourceRequest",
-    "destroyResourceRequest",
-    "stateResourceReadRequest",
-    "stateResourceEvent",
-)
-
 _VERB = {
     "createResourceRequest": "create",
     "updateResourceRequest": "update",
@@ -40,6 +32,10 @@ _VERB = {
     "stateResourceReadRequest": "read the state of",
     "stateResourceEvent": "record a state event on",
 }
+"""Each request kind, with the verb that names it in error messages."""
+
+REQUEST_KINDS = tuple(_VERB)
+"""The request kinds, known without importing the pydantic message models."""
 
 ResourceClass = TypeVar("ResourceClass", bound=type)
 

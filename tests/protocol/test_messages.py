@@ -156,3 +156,10 @@ def test_upstream_state_examples_validate() -> None:
     event = load_spec("examples/state_v0_initial-event.json")
     assert event["patch"] == initial_patch()
     validator("state-schema-v0.json", "StateEvent").validate(event)
+
+
+def test_dispatcher_knows_exactly_the_modelled_request_kinds() -> None:
+    """The dispatcher's own list of request kinds (kept free of pydantic) matches the models."""
+    from nixops4_protocol.provider import REQUEST_KINDS
+
+    assert set(REQUEST_KINDS) == set(messages.REQUEST_KINDS)
