@@ -48,6 +48,13 @@ def stored_row(server: PostgresServer, table: str, name: str) -> tuple[str, byte
     return None if row is None else (row[0], bytes(row[1]))
 
 
+def private_file(path: Path, text: str) -> Path:
+    """Write `text` to a 0600 file at `path` and return the path."""
+    path.write_text(text, encoding="ascii")
+    path.chmod(0o600)
+    return path
+
+
 def test_deployers_share_the_value(
     postgres_server: PostgresServer, key_file: Path, tmp_path: Path
 ) -> None:
@@ -92,13 +99,12 @@ def test_key_file_problems_are_clear(
 ) -> None:
     """A missing, unreadable or malformed key file, or another key, is an error saying what to do."""
     create(tmp_path, pg_inputs(postgres_server, key_file, tmp_path, "k", "keys"))
-    short = tmp_path / "short.key"
-    short.write_text(base64.b64encode(os.urandom(16)).decode(), encoding="ascii")
-    other = tmp_path / "other.key"
-    other.write_text(base64.b64encode(os.urandom(32)).decode(), encoding="ascii")
+    short = private_file(tmp_path / "short.key", base64.b64encode(os.urandom(16)).decode())
+    other = private_file(tmp_path / "other.key", base64.b64encode(os.urandom(32)).decode())
     cases = {
         tmp_path / "missing.key": "does not exist",
-        tmp_path: "cannot read the key file",
+        short / "below-a-file": "cannot read the key file",
+        tmp_path: "is not a regular file",
         short: "holds 16 bytes, not 32",
         other: "is encrypted under key id",
     }
@@ -112,6 +118,34 @@ def test_key_file_problems_are_clear(
         assert expected in message
         assert "head -c 32 /dev/urandom | base64" in message
     assert stored_row(postgres_server, "keys", "k") is not None
+
+
+@pytest.mark.parametrize("bad_mode", [0o640, 0o604, 0o660], ids=lambda mode: f"{mode:04o}")
+def test_exposed_key_file_is_refused(
+    postgres_server: PostgresServer, key_file: Path, tmp_path: Path, bad_mode: int
+) -> None:
+    """A key file group or others can read is refused, not repaired, with the chmod that fixes it."""
+    key_file.chmod(bad_mode)
+    properties = pg_inputs(postgres_server, key_file, tmp_path, "exposed", "exposed_key")
+    message = error_of(run([create_request(TYPE, properties, stateful=True)], tmp_path).response)
+    assert f"refusing to use '{key_file}': its mode is {bad_mode:04o}" in message
+    assert "does not repair modes" in message
+    assert f"chmod 600 {key_file}" in message
+    assert key_file.stat().st_mode & 0o777 == bad_mode
+    assert stored_row(postgres_server, "exposed_key", "exposed") is None
+
+
+def test_key_file_owned_by_another_user_is_refused(
+    postgres_server: PostgresServer, key_file: Path, tmp_path: Path
+) -> None:
+    """A 0600 key file of another user is refused (needs root to set it up)."""
+    if os.geteuid() != 0:
+        pytest.skip("changing a file's owner needs root")
+    os.chown(key_file, 65534, 65534)
+    properties = pg_inputs(postgres_server, key_file, tmp_path, "foreign", "foreign_key")
+    message = error_of(run([create_request(TYPE, properties, stateful=True)], tmp_path).response)
+    assert f"refusing to use '{key_file}': it belongs to uid 65534" in message
+    assert "another `keyFile`" in message
 
 
 def test_tampered_row_is_refused(
@@ -224,8 +258,7 @@ def test_rotation_with_another_key_keeps_the_stored_value(
     outputs = create(tmp_path, properties)
     value_of(outputs)
     before = stored_row(postgres_server, "other_key", "guarded")
-    other = tmp_path / "other.key"
-    other.write_text(base64.b64encode(os.urandom(32)).decode(), encoding="ascii")
+    other = private_file(tmp_path / "other.key", base64.b64encode(os.urandom(32)).decode())
     stranger = {**properties, "postgresql": {**properties["postgresql"], "keyFile": str(other)}}
     rotated = {**stranger, "generation": 1}
     result = run([update_request(TYPE, rotated, stranger, outputs)], tmp_path)

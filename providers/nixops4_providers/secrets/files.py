@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 from nixops4_protocol.errors import ResourceError
@@ -54,30 +55,14 @@ class SecretDirectory:
                 f"the secret directory {str(self.path)!r} is not a directory",
                 hint="Point `directory` at a directory (symbolic links are not followed).",
             )
-        self._check_private(info, self.path)
+        check_private(info, self.path, SECRET_FILE)
 
     def read(self, name: str) -> str | None:
         """The content of secret `name`, or None if there is no such file."""
         path = self.file(name)
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except FileNotFoundError:
+        data = read_private_file(path, SECRET_FILE, follow_symlinks=False)
+        if data is None:
             return None
-        except OSError as error:
-            raise ResourceError(
-                f"cannot open the secret file {str(path)!r}: {error.strerror}",
-                hint="It must be a regular file (not a symbolic link) readable by its owner.",
-            ) from None
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            os.close(fd)
-            raise ResourceError(
-                f"the secret file {str(path)!r} is not a regular file",
-                hint="Move it away, or choose another `name`.",
-            )
-        with os.fdopen(fd, "rb") as stream:
-            self._check_private(info, path)
-            data = stream.read()
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
@@ -158,27 +143,77 @@ class SecretDirectory:
         finally:
             os.close(fd)
 
-    @staticmethod
-    def _check_private(info: os.stat_result, path: Path) -> None:
-        """Refuse a file or directory that another user owns or that group/others can access."""
-        mode = stat.S_IMODE(info.st_mode)
-        if info.st_uid != os.geteuid():
-            raise ResourceError(
-                f"refusing to use {str(path)!r}: it belongs to uid {info.st_uid}, not to the user "
-                f"running nixops4 (uid {os.geteuid()})",
-                hint="Secrets are kept only in files and directories of the deploying user; use "
-                "another `directory` or change the owner.",
-            )
-        if mode & 0o077:
-            directory = stat.S_ISDIR(info.st_mode)
-            wanted = DIRECTORY_MODE if directory else FILE_MODE
-            inside = " and `chmod 600` on the files in it" if directory else ""
-            raise ResourceError(
-                f"refusing to use {str(path)!r}: its mode is {mode:04o}, so other users may have "
-                f"read the secrets (this provider does not repair modes, it wants {wanted:04o})",
-                hint=f"Run `chmod {wanted:o} {path}`{inside}, then consider rotating the secrets "
-                "kept there (change `generation`).",
-            )
+
+@dataclass(frozen=True)
+class PrivateFile:
+    """How errors about one sort of private file name it and say what to do."""
+
+    noun: str
+    """What the file is, e.g. "secret file"."""
+    setting: str
+    """The input that chose the path."""
+    unreadable_hint: str
+    """What to do when the file cannot be opened."""
+    irregular_hint: str
+    """What to do when the path is not a regular file."""
+    after_chmod: str
+    """What to consider once its mode is fixed, given others may have read it."""
+
+
+SECRET_FILE = PrivateFile(
+    noun="secret file",
+    setting="directory",
+    unreadable_hint="It must be a regular file (not a symbolic link) readable by its owner.",
+    irregular_hint="Move it away, or choose another `name`.",
+    after_chmod="consider rotating the secrets kept there (change `generation`)",
+)
+
+
+def read_private_file(path: Path, role: PrivateFile, *, follow_symlinks: bool) -> bytes | None:
+    """The content of a regular file only its owner may access, or None if there is none.
+
+    A file that is not regular, belongs to another user or that group/others can access is refused.
+    """
+    flags = os.O_RDONLY | os.O_CLOEXEC | (0 if follow_symlinks else os.O_NOFOLLOW)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise ResourceError(
+            f"cannot read the {role.noun} {str(path)!r}: {error.strerror}",
+            hint=role.unreadable_hint,
+        ) from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise ResourceError(
+            f"the {role.noun} {str(path)!r} is not a regular file", hint=role.irregular_hint
+        )
+    with os.fdopen(fd, "rb") as stream:
+        check_private(info, path, role)
+        return stream.read()
+
+
+def check_private(info: os.stat_result, path: Path, role: PrivateFile) -> None:
+    """Refuse a file or directory that another user owns or that group/others can access."""
+    mode = stat.S_IMODE(info.st_mode)
+    if info.st_uid != os.geteuid():
+        raise ResourceError(
+            f"refusing to use {str(path)!r}: it belongs to uid {info.st_uid}, not to the user "
+            f"running nixops4 (uid {os.geteuid()})",
+            hint="Secrets are kept only in files and directories of the deploying user; use "
+            f"another `{role.setting}` or change the owner.",
+        )
+    if mode & 0o077:
+        directory = stat.S_ISDIR(info.st_mode)
+        wanted = DIRECTORY_MODE if directory else FILE_MODE
+        inside = " and `chmod 600` on the files in it" if directory else ""
+        raise ResourceError(
+            f"refusing to use {str(path)!r}: its mode is {mode:04o}, so other users may have "
+            f"read the secrets (this provider does not repair modes, it wants {wanted:04o})",
+            hint=f"Run `chmod {wanted:o} {path}`{inside}, then {role.after_chmod}.",
+        )
 
 
 def _cannot_write(path: Path, error: OSError) -> ResourceError:

@@ -16,6 +16,8 @@ from pathlib import Path
 from nixops4_protocol.errors import ResourceError
 from nixops4_protocol.redaction import register_secret_value
 
+from .files import PrivateFile, read_private_file
+
 KEY_LENGTH = 32
 KEY_FILE_HINT = (
     "The key file must hold 32 random bytes, base64-encoded, e.g. made once with "
@@ -75,18 +77,29 @@ def decode_key(text: str, *, source: str) -> bytes:
     return key
 
 
+KEY_FILE = PrivateFile(
+    noun="key file",
+    setting="keyFile",
+    unreadable_hint="Check that `keyFile` names a readable file for the user running nixops4. "
+    + KEY_FILE_HINT,
+    irregular_hint="Point `keyFile` at a regular file (symbolic links are followed). "
+    + KEY_FILE_HINT,
+    after_chmod="consider the values in the store exposed to whoever could read both this file "
+    "and the table",
+)
+
+
 def read_key_file(path: str) -> StoreKey:
-    """Read a store key file; a missing, unreadable or malformed file is a clear ResourceError."""
+    """Read a store key file; a missing, unreadable, exposed or malformed file is a ResourceError."""
+    data = read_private_file(Path(path), KEY_FILE, follow_symlinks=True)
+    if data is None:
+        raise ResourceError(f"the key file {path!r} does not exist", hint=KEY_FILE_HINT)
     try:
-        text = Path(path).read_text(encoding="ascii")
-    except FileNotFoundError:
-        raise ResourceError(f"the key file {path!r} does not exist", hint=KEY_FILE_HINT) from None
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) else "it is not ASCII text"
+        text = data.decode("ascii")
+    except UnicodeDecodeError:
         raise ResourceError(
-            f"cannot read the key file {path!r}: {reason}",
-            hint="Check that `keyFile` names a readable file for the user running nixops4. "
-            + KEY_FILE_HINT,
+            f"cannot read the key file {path!r}: it is not ASCII text",
+            hint=KEY_FILE.unreadable_hint,
         ) from None
     register_secret_value(text.strip())
     return StoreKey.from_bytes(decode_key(text, source=f"the key file {path!r}"))
