@@ -48,6 +48,11 @@ def stored_row(server: PostgresServer, table: str, name: str) -> tuple[str, byte
     return None if row is None else (row[0], bytes(row[1]))
 
 
+def mode(path: Path) -> int:
+    """The permission bits of `path`."""
+    return path.stat().st_mode & 0o777
+
+
 def private_file(path: Path, text: str) -> Path:
     """Write `text` to a 0600 file at `path` and return the path."""
     path.write_text(text, encoding="ascii")
@@ -66,8 +71,8 @@ def test_deployers_share_the_value(
     assert value_of(second) == value
     assert first["fingerprint"] == second["fingerprint"]
     assert first["scramSha256"] == second["scramSha256"]
-    assert first["path"] == str(a / "secrets" / "db")
-    assert oct(os.stat(first["path"]).st_mode & 0o777) == "0o600"
+    assert first["path"] == str(a / "secrets" / ".postgresql" / "shared" / "db")
+    assert mode(Path(first["path"])) == 0o600
     row = stored_row(postgres_server, "shared", "db")
     assert row is not None
     assert value.encode() not in row[1]
@@ -92,6 +97,27 @@ def test_rotation_reaches_other_deployers(
     same, stderr = update(a, {**new, "bcryptCost": 5}, new, rotated)
     assert value_of(same) == new_value
     assert same["fingerprint"] == rotated["fingerprint"]
+
+
+def test_runtime_copy_does_not_collide_with_a_directory_store_secret(
+    postgres_server: PostgresServer, key_file: Path, tmp_path: Path
+) -> None:
+    """Same name, same directory: the directory-store file and the runtime copy stay apart."""
+    local = inputs("same", "password", directory=str(tmp_path / "secrets"))
+    local_out = create(tmp_path, local)
+    local_value = value_of(local_out)
+    assert local_out["path"] == str(tmp_path / "secrets" / "same")
+    shared_out = create(tmp_path, pg_inputs(postgres_server, key_file, tmp_path, "same", "same"))
+    shared_value = value_of(shared_out)
+    runtime = tmp_path / "secrets" / ".postgresql" / "same"
+    assert shared_out["path"] == str(runtime / "same")
+    assert shared_value != local_value
+    assert Path(local_out["path"]).read_text(encoding="utf-8") == local_value
+    assert mode(tmp_path / "secrets" / ".postgresql") == mode(runtime) == 0o700
+    assert mode(runtime / "same") == 0o600
+    again = create(tmp_path, local)
+    assert again == local_out
+    assert value_of(again) == local_value
 
 
 def test_key_file_problems_are_clear(

@@ -30,7 +30,7 @@ in
         directory = mkOption {
           type = types.str;
           default = ".nixops4-secrets";
-          description = "Directory (0700) on the deployer machine holding one 0600 file per secret, relative to the directory nixops4 runs in. With `postgresql` it holds the runtime copies.";
+          description = "Directory (0700) on the deployer machine holding one 0600 file per secret, relative to the directory nixops4 runs in. With `postgresql` it holds the runtime copies, in its subdirectory `.postgresql/<table>/`.";
         };
         postgresql = mkOption {
           type = types.nullOr (

@@ -23,9 +23,10 @@ NIX_STORE = Path("/nix/store")
 class SecretDirectory:
     """A directory holding one file per secret, named by the secret's name."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, parent: SecretDirectory | None = None) -> None:
         """Use the directory at `path` (relative paths are relative to the working directory)."""
         self.path = Path(os.path.abspath(path))
+        self.parent = parent
         if self.path.resolve().is_relative_to(NIX_STORE):
             raise ResourceError(
                 f"the secret directory {str(self.path)!r} is inside the Nix store, which every "
@@ -34,12 +35,18 @@ class SecretDirectory:
                 "`.nixops4-secrets` in the directory nixops4 runs in).",
             )
 
+    def child(self, name: str) -> SecretDirectory:
+        """A private directory inside this one, created (0700) together with it."""
+        return SecretDirectory(str(self.path / name), parent=self)
+
     def file(self, name: str) -> Path:
         """The path of the file holding secret `name`."""
         return self.path / name
 
     def ensure(self) -> None:
         """Create the directory (0700) if it is missing; refuse one that others can reach."""
+        if self.parent is not None:
+            self.parent.ensure()
         try:
             self.path.mkdir(mode=DIRECTORY_MODE, parents=True)
         except FileExistsError:

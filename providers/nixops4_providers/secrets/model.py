@@ -63,7 +63,8 @@ class SecretInputs(Model):
     directory: str = Field(
         default=".nixops4-secrets",
         description="Directory (0700) on the deployer machine holding one 0600 file per secret, "
-        "relative to the directory nixops4 runs in. With `postgresql` it holds the runtime copies.",
+        "relative to the directory nixops4 runs in. With `postgresql` it holds the runtime copies, in "
+        "its subdirectory `.postgresql/<table>/`.",
     )
     postgresql: PostgresqlStore | None = Field(
         default=None,

@@ -27,15 +27,22 @@ NONCE_BYTES = 12
 ASSOCIATED_DATA = b"nixops4-secrets v1\x00"
 TABLE_LOCK = 0x6E6978_5345_4352
 """Advisory lock id serialising `CREATE TABLE IF NOT EXISTS` between concurrent deployers."""
+RUNTIME_DIRECTORY = ".postgresql"
+"""Subdirectory of `directory` holding runtime copies, one directory per table.
+
+Secret names cannot start with a dot, so it never collides with a directory-store secret's file."""
 
 
 class PostgresStore:
     """Secrets in a PostgreSQL table; runtime copies in a local private directory."""
 
     def __init__(self, settings: PostgresqlStore, directory: SecretDirectory) -> None:
-        """Use the table `settings` names; the key file and the server are opened on first use."""
+        """Use the table `settings` names; the key file and the server are opened on first use.
+
+        Runtime copies go to `.postgresql/<table>/` inside `directory`.
+        """
         self.settings = settings
-        self.directory = directory
+        self.directory = directory.child(RUNTIME_DIRECTORY).child(settings.table)
         self._key: StoreKey | None = None
         self._connection: psycopg.Connection[tuple[Any, ...]] | None = None
 
