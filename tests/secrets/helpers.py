@@ -118,10 +118,12 @@ def race(
     count: int,
     *,
     while_running: Callable[[], None] = lambda: None,
+    message: dict[str, Any] | None = None,
 ) -> list[tuple[dict[str, Any], str]]:
     """Start `count` warmed-up provider processes, release their creates of one secret together.
 
-    `while_running` runs in the test while the creates are under way (e.g. to release a lock).
+    `message` replaces the create request (e.g. an update that rotates). `while_running` runs in
+    the test while the requests are under way (e.g. to release a lock).
     Returns each process's outputs and stderr.
     """
     sessions = [Session(cwd) for _ in range(count)]
@@ -132,7 +134,7 @@ def race(
 
     def create_one(session: Session) -> None:
         barrier.wait()
-        session.request(create_request(TYPE, properties, stateful=True))
+        session.request(message or create_request(TYPE, properties, stateful=True))
 
     threads = [threading.Thread(target=create_one, args=(s,)) for s in sessions]
     for thread in threads:

@@ -60,6 +60,40 @@ def private_file(path: Path, text: str) -> Path:
     return path
 
 
+def race_blocked_on_table(
+    server: PostgresServer,
+    table: str,
+    cwd: Path,
+    properties: dict[str, Any],
+    count: int,
+    *,
+    message: dict[str, Any] | None = None,
+) -> list[tuple[dict[str, Any], str]]:
+    """Race `count` processes while `table` is locked against writes; release them once all wait.
+
+    Reads go through, so every process has read the row before any of them may write it.
+    """
+    with server.connect() as lock_conn, server.connect() as watch_conn:
+        lock_conn.execute("BEGIN")
+        lock_conn.execute(f'LOCK TABLE "{table}" IN SHARE MODE')
+
+        def release_when_all_blocked() -> None:
+            deadline = time.monotonic() + 20
+            while True:
+                row = watch_conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND query LIKE %s",
+                    (f'%"{table}"%',),
+                ).fetchone()
+                if row == (count,) or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            lock_conn.execute("COMMIT")
+            assert row == (count,), f"the {count} requests never blocked on the locked table"
+
+        return race(cwd, properties, count, while_running=release_when_all_blocked, message=message)
+
+
 def test_deployers_share_the_value(
     postgres_server: PostgresServer, key_file: Path, tmp_path: Path
 ) -> None:
@@ -196,24 +230,7 @@ def test_concurrent_creates_one_value_wins(
     """Creates blocked on the same insert are released together: one value wins, all get it."""
     value_of(create(tmp_path, pg_inputs(postgres_server, key_file, tmp_path, "setup", "race")))
     properties = pg_inputs(postgres_server, key_file, tmp_path, "raced", "race")
-    with postgres_server.connect() as lock_conn, postgres_server.connect() as watch_conn:
-        lock_conn.execute("BEGIN")
-        lock_conn.execute("LOCK TABLE race IN SHARE MODE")
-
-        def release_when_all_blocked() -> None:
-            deadline = time.monotonic() + 20
-            while True:
-                row = watch_conn.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                    " AND query LIKE 'INSERT INTO \"race\"%%'"
-                ).fetchone()
-                if row == (3,) or time.monotonic() > deadline:
-                    break
-                time.sleep(0.05)
-            lock_conn.execute("COMMIT")
-            assert row == (3,), "the three creates never blocked on the locked table"
-
-        results = race(tmp_path, properties, 3, while_running=release_when_all_blocked)
+    results = race_blocked_on_table(postgres_server, "race", tmp_path, properties, 3)
     outputs = [out for out, _ in results]
     assert all(out == outputs[0] for out in outputs)
     value_of(outputs[0])
@@ -222,6 +239,34 @@ def test_concurrent_creates_one_value_wins(
     assert (
         outcomes.count("another deployer generated the value at the same moment; using theirs") == 2
     )
+
+
+def test_concurrent_rotations_agree_on_one_value(
+    postgres_server: PostgresServer, key_file: Path, tmp_path: Path
+) -> None:
+    """Two rotations of one secret released together: one value is stored, both return it."""
+    old = pg_inputs(postgres_server, key_file, tmp_path, "rotated", "rotation_race")
+    first = create(tmp_path, old)
+    before = value_of(first)
+    new = {**old, "generation": 1}
+    rotate = update_request(TYPE, new, old, first)
+    results = race_blocked_on_table(
+        postgres_server, "rotation_race", tmp_path, new, 2, message=rotate
+    )
+    outputs = [out for out, _ in results]
+    assert outputs[0] == outputs[1]
+    after = value_of(outputs[0])
+    assert after != before
+    other = tmp_path / "other"
+    elsewhere = pg_inputs(
+        postgres_server, key_file, other, "rotated", "rotation_race", generation=1
+    )
+    assert value_of(create(other, elsewhere)) == after, "the table holds the value both returned"
+    outcomes = sorted(event for _, stderr in results for event in events(stderr, "rotated"))
+    assert outcomes == [
+        "another deployer stored a new value at the same moment; using theirs",
+        "rotated the secret: generated a new value",
+    ]
 
 
 def test_destroy_deletes_row_and_runtime_file_only_when_allowed(

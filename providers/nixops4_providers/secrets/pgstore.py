@@ -58,8 +58,8 @@ class PostgresStore:
 
     def read(self, name: str) -> str | None:
         """Fetch and decrypt the value of `name`."""
-        row = self._execute("SELECT key_id, sealed FROM {table} WHERE name = %s", name).fetchone()
-        return None if row is None else self._open(name, row[0], bytes(row[1]))
+        row = self._row(name)
+        return None if row is None else self._open(name, *row)
 
     def create(self, name: str, value: str) -> str:
         """Insert unless present (the first of concurrent inserts wins), then read the winner."""
@@ -75,19 +75,32 @@ class PostgresStore:
             return self.create(name, value)
         return stored
 
-    def replace(self, name: str, value: str) -> None:
-        """Insert or overwrite the value of `name`; a row under another key is refused, not replaced."""
+    def replace(self, name: str, value: str) -> str:
+        """Compare-and-set `name` to `value`; if another deployer changed it first, return theirs.
+
+        The update only applies while the row still holds the ciphertext read just before, so of
+        concurrent rotations exactly one is stored and the others read it back. A row under another
+        key is refused, never replaced.
+        """
+        row = self._row(name)
+        if row is None:
+            return self.create(name, value)
+        key_id, before = row
+        self._check_key(name, key_id)
         cursor = self._execute(
-            "INSERT INTO {table} AS stored (name, key_id, sealed) VALUES (%s, %s, %s) "
-            "ON CONFLICT (name) DO UPDATE SET key_id = excluded.key_id, "
-            "sealed = excluded.sealed, updated_at = now() WHERE stored.key_id = excluded.key_id",
-            name,
-            self.key().key_id,
+            "UPDATE {table} SET sealed = %s, updated_at = now() "
+            "WHERE name = %s AND key_id = %s AND sealed = %s",
             self._seal(name, value),
+            name,
+            key_id,
+            before,
         )
-        if cursor.rowcount == 0:
-            self.read(name)  # raises: the row is encrypted under another key
-            self.replace(name, value)  # the row changed in between: try again
+        if cursor.rowcount == 1:
+            return value
+        stored = self.read(name)
+        if stored is None:  # deleted by someone else in between: store ours
+            return self.create(name, value)
+        return stored
 
     def delete(self, name: str) -> bool:
         """Delete the row of `name` and the local runtime copy."""
@@ -107,6 +120,11 @@ class PostgresStore:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+    def _row(self, name: str) -> tuple[str, bytes] | None:
+        """The key id and sealed bytes stored for `name`, or None."""
+        row = self._execute("SELECT key_id, sealed FROM {table} WHERE name = %s", name).fetchone()
+        return None if row is None else (row[0], bytes(row[1]))
 
     def _execute(self, query: str, *params: Any) -> psycopg.Cursor[tuple[Any, ...]]:
         import psycopg
@@ -170,17 +188,10 @@ class PostgresStore:
         from cryptography.exceptions import InvalidTag
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-        key = self.key()
-        if key_id != key.key_id:
-            raise ResourceError(
-                f"secret {name!r} in {self.describe()} is encrypted under key id {key_id}, but "
-                f"`keyFile` {self.settings.key_file!r} holds key id {key.key_id}",
-                hint="Use the key file the other deployers use (the stored value is kept; it is "
-                "never overwritten because of a key mismatch). " + KEY_FILE_HINT,
-            )
+        self._check_key(name, key_id)
         nonce, ciphertext = sealed[:NONCE_BYTES], sealed[NONCE_BYTES:]
         try:
-            plaintext = AESGCM(key.encryption).decrypt(
+            plaintext = AESGCM(self.key().encryption).decrypt(
                 nonce, ciphertext, ASSOCIATED_DATA + name.encode()
             )
         except InvalidTag:
@@ -190,3 +201,14 @@ class PostgresStore:
                 hint="Restore the row from a backup, or delete it and re-apply to generate a new value.",
             ) from None
         return plaintext.decode("utf-8")
+
+    def _check_key(self, name: str, key_id: str) -> None:
+        """Refuse a row encrypted under a key other than the one in `keyFile`."""
+        key = self.key()
+        if key_id != key.key_id:
+            raise ResourceError(
+                f"secret {name!r} in {self.describe()} is encrypted under key id {key_id}, but "
+                f"`keyFile` {self.settings.key_file!r} holds key id {key.key_id}",
+                hint="Use the key file the other deployers use (the stored value is kept; it is "
+                "never overwritten because of a key mismatch). " + KEY_FILE_HINT,
+            )

@@ -117,32 +117,50 @@ def _generate(inputs: SecretInputs) -> str:
 
 def _converge(store: Store, inputs: SecretInputs, ctx: Context, rotate: str | None) -> str:
     """The value to hand out: rotated, kept, or newly generated, with one log line saying which."""
-    where = store.describe()
     if rotate is not None:
-        value = _generate(inputs)
-        store.replace(inputs.name, value)
-        ctx.log.info("rotated the secret: generated a new value", reason=rotate, store=where)
-        return value
+        return _replace(store, inputs, ctx, "rotated the secret: generated a new value", rotate)
     existing = store.read(inputs.name)
     if existing is not None:
         register_secret_value(existing)
         reason = kinds.problem(inputs, existing)
         if reason is None:
-            ctx.log.info("kept the stored value", store=where)
+            ctx.log.info("kept the stored value", store=store.describe())
             return existing
-        value = _generate(inputs)
-        store.replace(inputs.name, value)
-        ctx.log.warning(
+        return _replace(
+            store,
+            inputs,
+            ctx,
             "the stored value does not fit the inputs; generated a new value",
-            reason=reason,
-            store=where,
+            reason,
+            warn=True,
         )
-        return value
     ours = _generate(inputs)
     value = store.create(inputs.name, ours)
     if value == ours:
-        ctx.log.info("generated a new value", store=where)
+        ctx.log.info("generated a new value", store=store.describe())
         return value
+    return _theirs(
+        store, inputs, ctx, value, "another deployer generated the value at the same moment"
+    )
+
+
+def _replace(
+    store: Store, inputs: SecretInputs, ctx: Context, event: str, reason: str, *, warn: bool = False
+) -> str:
+    """Store a new value in place of the current one, unless another deployer just did."""
+    ours = _generate(inputs)
+    value = store.replace(inputs.name, ours)
+    if value == ours:
+        log = ctx.log.warning if warn else ctx.log.info
+        log(event, reason=reason, store=store.describe())
+        return value
+    return _theirs(
+        store, inputs, ctx, value, "another deployer stored a new value at the same moment"
+    )
+
+
+def _theirs(store: Store, inputs: SecretInputs, ctx: Context, value: str, what: str) -> str:
+    """Use the value another deployer stored while we were storing ours, if it fits the inputs."""
     register_secret_value(value)
     reason = kinds.problem(inputs, value)
     if reason is not None:
@@ -150,7 +168,5 @@ def _converge(store: Store, inputs: SecretInputs, ctx: Context, rotate: str | No
             f"another deployer stored this secret at the same moment with different inputs: {reason}",
             hint="Give both declarations the same inputs, or different names.",
         )
-    ctx.log.info(
-        "another deployer generated the value at the same moment; using theirs", store=where
-    )
+    ctx.log.info(f"{what}; using theirs", store=store.describe())
     return value

@@ -35,8 +35,12 @@ class Store(Protocol):
         """Store `value` under `name` unless a value exists; return the value that is stored."""
         ...
 
-    def replace(self, name: str, value: str) -> None:
-        """Store `value` under `name`, replacing any previous value."""
+    def replace(self, name: str, value: str) -> str:
+        """Store `value` under `name` in place of the current value; return the value that is stored.
+
+        A store shared between deployers compares and sets: when another deployer replaced the
+        value at the same moment, theirs is kept and returned.
+        """
         ...
 
     def delete(self, name: str) -> bool:
@@ -87,10 +91,11 @@ class DirectoryStore:
         self.directory.ensure()
         return self.directory.create(name, value)
 
-    def replace(self, name: str, value: str) -> None:
+    def replace(self, name: str, value: str) -> str:
         """Rewrite the secret's file atomically."""
         self.directory.ensure()
         self.directory.replace(name, value)
+        return value
 
     def delete(self, name: str) -> bool:
         """Remove the secret's file."""
