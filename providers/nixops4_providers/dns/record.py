@@ -19,6 +19,7 @@ from .rrset import (
     RecordType,
     Ttl,
     Values,
+    ZoneName,
     shown,
 )
 from .server import Server
@@ -32,7 +33,7 @@ class RecordInputs(Model):
     """Inputs of `record`."""
 
     server: Server = Field(description="The zone's primary server and the TSIG key.")
-    zone: str = Field(description="The zone the record set lives in, e.g. `example.org`.")
+    zone: ZoneName = Field(description="The zone the record set lives in, e.g. `example.org`.")
     name: OwnerName
     type: RecordType
     ttl: Ttl = DEFAULT_TTL
@@ -42,12 +43,6 @@ class RecordInputs(Model):
         description="Take over a record set that exists with other values (replacing them) "
         "instead of refusing.",
     )
-
-    @field_validator("zone")
-    @classmethod
-    def _check_zone(cls, value: str) -> str:
-        names.parse_zone(value)
-        return value
 
     @field_validator("name")
     @classmethod

@@ -21,6 +21,15 @@ def _valid_type(value: str) -> str:
     return value
 
 
+def _valid_zone(value: str) -> str:
+    names.parse_zone(value)
+    return value
+
+
+ZoneName = Annotated[str, AfterValidator(_valid_zone)]
+"""The `zone` input (each type gives it its own description)."""
+
+
 OwnerName = Annotated[
     str,
     Field(

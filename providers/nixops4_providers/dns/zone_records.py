@@ -19,6 +19,7 @@ from .rrset import (
     RecordType,
     Ttl,
     Values,
+    ZoneName,
     shown,
 )
 from .server import Server
@@ -44,7 +45,7 @@ class ZoneRecordsInputs(Model):
     """Inputs of `zone_records`."""
 
     server: Server = Field(description="The zone's primary server and the TSIG key.")
-    zone: str = Field(description="The zone all the record sets live in, e.g. `example.org`.")
+    zone: ZoneName = Field(description="The zone all the record sets live in, e.g. `example.org`.")
     records: list[ZoneRecord] = Field(
         description="The record sets to keep, each a distinct name and type; an empty list "
         "keeps none (an update then deletes every record set written before)."
@@ -54,12 +55,6 @@ class ZoneRecordsInputs(Model):
         description="Take over declared record sets that exist with other values (replacing "
         "them) instead of refusing.",
     )
-
-    @field_validator("zone")
-    @classmethod
-    def _check_zone(cls, value: str) -> str:
-        names.parse_zone(value)
-        return value
 
     @field_validator("records")
     @classmethod
