@@ -41,6 +41,12 @@ class ImmutableFieldError(ResourceError):
         self.field = field
 
 
+def check_unchanged(field: str, old: object, new: object, *, hint: str | None = None) -> None:
+    """Raise ImmutableFieldError when an input that cannot change in place changed."""
+    if old != new:
+        raise ImmutableFieldError(field, old, new, hint=hint)
+
+
 class RequestError(ProviderError):
     """A request the provider cannot act on: malformed, unknown type, invalid inputs."""
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from nixops4_protocol.context import Context
-from nixops4_protocol.errors import ImmutableFieldError
+from nixops4_protocol.errors import check_unchanged
 from nixops4_protocol.redaction import register_secret_value
 from nixops4_protocol.resource import Existing, Model, Resource
 from pydantic import Field
@@ -50,8 +50,7 @@ class File(Resource[FileInputs, FileOutputs]):
         self, inputs: FileInputs, previous: Existing[FileInputs, FileOutputs], ctx: Context
     ) -> FileOutputs:
         """Rewrite the file; its path cannot change."""
-        if inputs.path != previous.inputs.path:
-            raise ImmutableFieldError("path", previous.inputs.path, inputs.path)
+        check_unchanged("path", previous.inputs.path, inputs.path)
         return self.create(inputs, ctx)
 
     def destroy(self, previous: Existing[FileInputs, FileOutputs], ctx: Context) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
-from nixops4_protocol.errors import ImmutableFieldError, ResourceError
+from nixops4_protocol.errors import ResourceError
 from nixops4_protocol.resource import Model
 from pydantic import AfterValidator, Field
 
@@ -86,12 +86,6 @@ def check_adoptable(
         hint="Set `adopt = true;` to take it over and converge it to the declared inputs, "
         "or choose another name.",
     )
-
-
-def check_unchanged(field: str, old: object, new: object) -> None:
-    """Raise ImmutableFieldError when an input that cannot change in place changed."""
-    if old != new:
-        raise ImmutableFieldError(field, old, new)
 
 
 def describe_sql_error(error: Exception) -> str:

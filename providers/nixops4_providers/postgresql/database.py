@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-from nixops4_protocol.errors import ImmutableFieldError, ResourceError
+from nixops4_protocol.errors import ImmutableFieldError, ResourceError, check_unchanged
 from nixops4_protocol.resource import Existing, Resource
 from pydantic import Field
 
@@ -15,7 +15,6 @@ from .common import (
     Identifier,
     ObjectOutputs,
     check_adoptable,
-    check_unchanged,
     create_or_find,
     maintenance_database,
     open_connection,

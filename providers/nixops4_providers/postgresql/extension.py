@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from nixops4_protocol.errors import ResourceError
+from nixops4_protocol.errors import ResourceError, check_unchanged
 from nixops4_protocol.resource import Existing, Model, Resource
 from pydantic import Field
 
@@ -12,7 +12,6 @@ from .common import (
     ConnectedInputs,
     Identifier,
     check_adoptable,
-    check_unchanged,
     fetch_one,
     open_connection,
     refuse_foreign_destroy,

@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from nixops4_protocol.credentials import read_secret_file
-from nixops4_protocol.errors import ResourceError
+from nixops4_protocol.errors import ResourceError, check_unchanged
 from nixops4_protocol.resource import CredentialFile, Existing, Resource
 from pydantic import AfterValidator, Field
 
@@ -15,7 +15,6 @@ from .common import (
     Identifier,
     ObjectOutputs,
     check_adoptable,
-    check_unchanged,
     fetch_one,
     lock_name,
     open_connection,

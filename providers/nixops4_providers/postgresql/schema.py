@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from nixops4_protocol.errors import ResourceError
+from nixops4_protocol.errors import ResourceError, check_unchanged
 from nixops4_protocol.resource import Existing, Resource
 from pydantic import Field
 
@@ -14,7 +14,6 @@ from .common import (
     Identifier,
     ObjectOutputs,
     check_adoptable,
-    check_unchanged,
     create_or_find,
     fetch_one,
     lock_name,
