@@ -32,19 +32,22 @@ class ResourceError(ProviderError):
 class ImmutableFieldError(ResourceError):
     """An input that cannot change in place was changed."""
 
-    def __init__(self, field: str, old: object, new: object, *, hint: str | None = None) -> None:
-        """Name the field, its stored and requested values and what to do instead."""
+    def __init__(
+        self,
+        field: str,
+        old: object,
+        new: object,
+        *,
+        hint: str | None = None,
+        show_values: bool = True,
+    ) -> None:
+        """Name the field, its stored and requested values (unless secret) and what to do."""
+        change = f" (from {old!r} to {new!r})" if show_values else ""
         super().__init__(
-            f"input `{field}` cannot be changed in place (from {old!r} to {new!r})",
+            f"input `{field}` cannot be changed in place{change}",
             hint=hint or f"Declare a new resource for the new `{field}`, or restore the old value.",
         )
         self.field = field
-
-
-def check_unchanged(field: str, old: object, new: object, *, hint: str | None = None) -> None:
-    """Raise ImmutableFieldError when an input that cannot change in place changed."""
-    if old != new:
-        raise ImmutableFieldError(field, old, new, hint=hint)
 
 
 class RequestError(ProviderError):

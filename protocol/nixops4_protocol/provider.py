@@ -323,6 +323,7 @@ class _Operation:
         previous = self._existing(ctx)
         inputs = self._inputs(self.request.input_properties, ctx)
         ctx.is_stateful = True
+        self.cls.check_immutable(previous.inputs, inputs)
         outputs = self.provider.instance(self.type_name).update(inputs, previous, ctx)
         return {"updateResourceResponse": {"outputProperties": self._outputs(outputs)}}
 

@@ -50,6 +50,36 @@ class CredentialFile:
         return "CredentialFile()"
 
 
+class Immutable:
+    """Field marker: the value cannot change in place; the library refuses an update changing it.
+
+    `hint` tells the user what to do instead (the default: declare a new resource).
+    """
+
+    def __init__(self, hint: str | None = None) -> None:
+        """Create the marker with an optional hint for the refusal."""
+        self.hint = hint
+
+    def __repr__(self) -> str:
+        """Name the marker."""
+        return "Immutable()"
+
+
+def immutable_paths(model: type[BaseModel]) -> dict[str, str | None]:
+    """Dotted wire paths of the fields of `model` marked Immutable (nested models too), with hints."""
+    paths: dict[str, str | None] = {}
+    for name, field in model.model_fields.items():
+        wire = field.alias or name
+        for marker in field.metadata:
+            if isinstance(marker, Immutable):
+                paths[wire] = marker.hint
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            for path, hint in immutable_paths(annotation).items():
+                paths[f"{wire}.{path}"] = hint
+    return paths
+
+
 def secret_field_names(model: type[BaseModel]) -> frozenset[str]:
     """Wire names of the fields of `model` (nested models included) that hold secret values."""
     names: set[str] = set()
@@ -106,6 +136,14 @@ class Resource(Generic[InputsT, OutputsT]):
     outputs_model: ClassVar[type[Model]]
     requires_state: ClassVar[bool] = False
     """Whether the type keeps something that only nixops4 state remembers (create once, then update)."""
+    update_converges: ClassVar[bool] = False
+    """Whether an update converges like create (after the immutable inputs are checked)."""
+    immutable_inputs: ClassVar[tuple[str, ...]] = ()
+    """Dotted wire paths of inputs inside shared models that cannot change for this type.
+
+    Fields of the type's own models are marked with `Immutable()` instead; both are enforced by the
+    library before `update` runs and shown in the generated docs.
+    """
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Take the input and output models from the generic parameters of the subclass."""
@@ -129,7 +167,12 @@ class Resource(Generic[InputsT, OutputsT]):
     def update(
         self, inputs: InputsT, previous: Existing[InputsT, OutputsT], ctx: Context
     ) -> OutputsT:
-        """Change the resource from `previous` to `inputs` in place, or refuse clearly."""
+        """Change the resource from `previous` to `inputs` in place, or refuse clearly.
+
+        The default converges like create when `update_converges` is set, and refuses otherwise.
+        """
+        if self.update_converges:
+            return self.create(inputs, ctx)
         raise ResourceError(
             "this resource type cannot be updated in place",
             hint="Declare it under a new name to create a fresh one.",
@@ -141,6 +184,34 @@ class Resource(Generic[InputsT, OutputsT]):
 
     def close(self) -> None:
         """Release what the handler keeps open across requests; called once at end of input."""
+
+    @classmethod
+    def immutable(cls) -> dict[str, str | None]:
+        """Every input path of this type that cannot change in place, with its hint."""
+        return {**immutable_paths(cls.inputs_model), **dict.fromkeys(cls.immutable_inputs)}
+
+    @classmethod
+    def check_immutable(cls, old: Model, new: Model) -> None:
+        """Raise ImmutableFieldError naming the first immutable input that differs."""
+        from .errors import ImmutableFieldError
+
+        before = old.model_dump(mode="json", by_alias=True)
+        after = new.model_dump(mode="json", by_alias=True)
+        secret = secret_field_names(cls.inputs_model)
+        for path, hint in cls.immutable().items():
+            was, wants = _at_path(before, path), _at_path(after, path)
+            if was != wants:
+                shown = path.rsplit(".", 1)[-1] not in secret
+                raise ImmutableFieldError(path, was, wants, hint=hint, show_values=shown)
+
+
+def _at_path(document: Any, path: str) -> Any:
+    """The value at a dotted path of a dumped model; None where a level is absent or null."""
+    for part in path.split("."):
+        if not isinstance(document, dict):
+            return None
+        document = document.get(part)
+    return document
 
 
 class StateStore(Resource[InputsT, OutputsT]):

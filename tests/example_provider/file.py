@@ -5,18 +5,20 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Annotated
 
 from nixops4_protocol.context import Context
-from nixops4_protocol.errors import check_unchanged
 from nixops4_protocol.redaction import register_secret_value
-from nixops4_protocol.resource import Existing, Model, Resource
+from nixops4_protocol.resource import Existing, Immutable, Model, Resource
 from pydantic import Field
 
 
 class FileInputs(Model):
     """Inputs of `file`."""
 
-    path: str = Field(description="Path of the file, relative to the working directory.")
+    path: Annotated[str, Immutable()] = Field(
+        description="Path of the file, relative to the working directory."
+    )
     contents: str = Field(description="Text written to the file.")
     mode: int = Field(default=0o644, description="Permission bits of the file.")
     behaviour: str | None = Field(
@@ -33,6 +35,8 @@ class FileOutputs(Model):
 class File(Resource[FileInputs, FileOutputs]):
     """A text file on the deployer machine."""
 
+    update_converges = True
+
     def describe(self, inputs: FileInputs) -> str:
         """Name the file by its path."""
         return inputs.path
@@ -45,13 +49,6 @@ class File(Resource[FileInputs, FileOutputs]):
         path.chmod(inputs.mode)
         ctx.log.info("wrote file", path=str(path), bytes=path.stat().st_size)
         return FileOutputs(size=path.stat().st_size)
-
-    def update(
-        self, inputs: FileInputs, previous: Existing[FileInputs, FileOutputs], ctx: Context
-    ) -> FileOutputs:
-        """Rewrite the file; its path cannot change."""
-        check_unchanged("path", previous.inputs.path, inputs.path)
-        return self.create(inputs, ctx)
 
     def destroy(self, previous: Existing[FileInputs, FileOutputs], ctx: Context) -> None:
         """Remove the file; an absent file is fine."""

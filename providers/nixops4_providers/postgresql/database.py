@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from nixops4_protocol.errors import ImmutableFieldError, ResourceError, check_unchanged
-from nixops4_protocol.resource import Existing, Resource
+from nixops4_protocol.errors import ImmutableFieldError, ResourceError
+from nixops4_protocol.resource import Existing, Immutable, Resource
 from pydantic import Field
 
 from .common import (
@@ -29,20 +29,27 @@ if TYPE_CHECKING:
     from nixops4_protocol.context import Context
 
 
+_DUMP_AND_RESTORE = (
+    "This is fixed when a database is created; dump and restore into a new database."
+)
+
+
 class DatabaseInputs(ConnectedInputs):
     """Inputs of `database`."""
 
-    name: Identifier = Field(description="Name of the database (at most 63 bytes).")
+    name: Annotated[Identifier, Immutable()] = Field(
+        description="Name of the database (at most 63 bytes)."
+    )
     owner: Identifier | None = Field(
         default=None, description="Role owning the database; null for the connecting user."
     )
     template: Identifier | None = Field(
         default=None, description="Template to copy at creation; null for the server's default."
     )
-    encoding: str | None = Field(
+    encoding: Annotated[str | None, Immutable(_DUMP_AND_RESTORE)] = Field(
         default=None, description="Character encoding (e.g. `UTF8`), fixed at creation."
     )
-    locale: str | None = Field(
+    locale: Annotated[str | None, Immutable(_DUMP_AND_RESTORE)] = Field(
         default=None,
         description="Collation and character classification (e.g. `C.UTF-8`), fixed at creation.",
     )
@@ -93,14 +100,14 @@ def _check_fixed(inputs: DatabaseInputs, found: dict[str, Any]) -> None:
             "encoding",
             found["encoding"],
             inputs.encoding,
-            hint="The encoding is fixed when a database is created; dump and restore into a new database.",
+            hint=_DUMP_AND_RESTORE,
         )
     if inputs.locale is not None and inputs.locale not in (found["datcollate"], found["datctype"]):
         raise ImmutableFieldError(
             "locale",
             found["datcollate"],
             inputs.locale,
-            hint="The locale is fixed when a database is created; dump and restore into a new database.",
+            hint=_DUMP_AND_RESTORE,
         )
 
 
@@ -202,6 +209,8 @@ def _drop(conn: psycopg.Connection[Any], name: str, found: dict[str, Any]) -> in
 class Database(Resource[DatabaseInputs, ObjectOutputs]):
     """A PostgreSQL database; destroy keeps the data unless `destroyPolicy = "drop"`."""
 
+    update_converges = True
+
     def describe(self, inputs: DatabaseInputs) -> str:
         """Name the database."""
         return f'"{inputs.name}"'
@@ -249,17 +258,6 @@ class Database(Resource[DatabaseInputs, ObjectOutputs]):
         if current is None:
             raise ResourceError(f"{what} disappeared while it was being converged")
         return ObjectOutputs(oid=int(current["oid"]), name=inputs.name)
-
-    def update(
-        self,
-        inputs: DatabaseInputs,
-        previous: Existing[DatabaseInputs, ObjectOutputs],
-        ctx: Context,
-    ) -> ObjectOutputs:
-        """Converge the database; name, encoding and locale cannot change."""
-        for field in ("name", "encoding", "locale"):
-            check_unchanged(field, getattr(previous.inputs, field), getattr(inputs, field))
-        return self.create(inputs, ctx)
 
     def destroy(self, previous: Existing[DatabaseInputs, ObjectOutputs], ctx: Context) -> None:
         """Drop the database only when `destroyPolicy = "drop"`; succeed when it is gone."""

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from nixops4_protocol.errors import ResourceError, check_unchanged
-from nixops4_protocol.resource import Existing, Model, Resource
+from nixops4_protocol.errors import ResourceError
+from nixops4_protocol.resource import Existing, Immutable, Model, Resource
 from pydantic import Field
 
 from .common import (
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 class ExtensionInputs(ConnectedInputs):
     """Inputs of `extension`."""
 
-    name: Identifier = Field(
+    name: Annotated[Identifier, Immutable()] = Field(
         description="Name of the extension (e.g. `pgcrypto`), installed in `connection.database`."
     )
     version: str | None = Field(
@@ -89,6 +89,9 @@ def _check_available(conn: psycopg.Connection[Any], inputs: ExtensionInputs) -> 
 class Extension(Resource[ExtensionInputs, ExtensionOutputs]):
     """A PostgreSQL extension in one database."""
 
+    update_converges = True
+    immutable_inputs = ("connection.database",)
+
     def describe(self, inputs: ExtensionInputs) -> str:
         """Name the extension with its database."""
         return f'"{inputs.name}" in "{inputs.connection.database}"'
@@ -127,19 +130,6 @@ class Extension(Resource[ExtensionInputs, ExtensionOutputs]):
         return ExtensionOutputs(
             oid=current[0], name=inputs.name, version=current[1], schema=current[2]
         )
-
-    def update(
-        self,
-        inputs: ExtensionInputs,
-        previous: Existing[ExtensionInputs, ExtensionOutputs],
-        ctx: Context,
-    ) -> ExtensionOutputs:
-        """Converge the extension; its name and database cannot change."""
-        check_unchanged("name", previous.inputs.name, inputs.name)
-        check_unchanged(
-            "connection.database", previous.inputs.connection.database, inputs.connection.database
-        )
-        return self.create(inputs, ctx)
 
     def destroy(self, previous: Existing[ExtensionInputs, ExtensionOutputs], ctx: Context) -> None:
         """Drop the extension (with dependent objects only when `cascade`)."""

@@ -6,8 +6,8 @@ import re
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from nixops4_protocol.credentials import read_secret_file
-from nixops4_protocol.errors import ResourceError, check_unchanged
-from nixops4_protocol.resource import CredentialFile, Existing, Resource
+from nixops4_protocol.errors import ResourceError
+from nixops4_protocol.resource import CredentialFile, Existing, Immutable, Resource
 from pydantic import AfterValidator, Field
 
 from .common import (
@@ -44,7 +44,9 @@ def _check_settings(settings: dict[str, str | list[str]]) -> dict[str, str | lis
 class RoleInputs(ConnectedInputs):
     """Inputs of `role`."""
 
-    name: Identifier = Field(description="Name of the role (at most 63 bytes).")
+    name: Annotated[Identifier, Immutable()] = Field(
+        description="Name of the role (at most 63 bytes)."
+    )
     login: bool = Field(default=False, description="Whether the role may log in (a user).")
     superuser: bool = Field(default=False, description="Whether the role is a superuser.")
     createdb: bool = Field(default=False, description="Whether the role may create databases.")
@@ -97,6 +99,8 @@ class RoleInputs(ConnectedInputs):
 class Role(Resource[RoleInputs, ObjectOutputs]):
     """A PostgreSQL role (user or group), its memberships, settings and SCRAM password."""
 
+    update_converges = True
+
     def describe(self, inputs: RoleInputs) -> str:
         """Name the role."""
         return f'"{inputs.name}"'
@@ -110,13 +114,6 @@ class Role(Resource[RoleInputs, ObjectOutputs]):
         )
         with open_connection(inputs.connection) as conn:
             return converge_role(conn, inputs, password, ctx)
-
-    def update(
-        self, inputs: RoleInputs, previous: Existing[RoleInputs, ObjectOutputs], ctx: Context
-    ) -> ObjectOutputs:
-        """Converge the role; its name cannot change."""
-        check_unchanged("name", previous.inputs.name, inputs.name)
-        return self.create(inputs, ctx)
 
     def destroy(self, previous: Existing[RoleInputs, ObjectOutputs], ctx: Context) -> None:
         """Deal with owned objects as `ownedObjects` says, then drop the role."""

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from nixops4_protocol.errors import ResourceError, check_unchanged
-from nixops4_protocol.resource import Existing, Resource
+from nixops4_protocol.errors import ResourceError
+from nixops4_protocol.resource import Existing, Immutable, Resource
 from pydantic import Field
 
 from .common import (
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 class SchemaInputs(ConnectedInputs):
     """Inputs of `schema`."""
 
-    name: Identifier = Field(
+    name: Annotated[Identifier, Immutable()] = Field(
         description="Name of the schema, created in `connection.database` (at most 63 bytes)."
     )
     owner: Identifier | None = Field(
@@ -72,6 +72,9 @@ def _create(conn: psycopg.Connection[Any], name: str, owner: str) -> None:
 
 class Schema(Resource[SchemaInputs, ObjectOutputs]):
     """A PostgreSQL schema (namespace) in one database."""
+
+    update_converges = True
+    immutable_inputs = ("connection.database",)
 
     def describe(self, inputs: SchemaInputs) -> str:
         """Name the schema with its database."""
@@ -114,16 +117,6 @@ class Schema(Resource[SchemaInputs, ObjectOutputs]):
             current = _read(conn, inputs.name)
         assert current is not None
         return ObjectOutputs(oid=current[0], name=inputs.name)
-
-    def update(
-        self, inputs: SchemaInputs, previous: Existing[SchemaInputs, ObjectOutputs], ctx: Context
-    ) -> ObjectOutputs:
-        """Converge the schema; its name and database cannot change."""
-        check_unchanged("name", previous.inputs.name, inputs.name)
-        check_unchanged(
-            "connection.database", previous.inputs.connection.database, inputs.connection.database
-        )
-        return self.create(inputs, ctx)
 
     def destroy(self, previous: Existing[SchemaInputs, ObjectOutputs], ctx: Context) -> None:
         """Drop the schema when `destroyPolicy = "drop"`; succeed when it is gone."""

@@ -277,6 +277,8 @@ class _Store:
 class State(StateStore[StateInputs, StateOutputs]):
     """A NixOps4 state store in a PostgreSQL table: history kept, one writer at a time per name."""
 
+    update_converges = True
+
     def __init__(self) -> None:
         """No store is open until the first state request."""
         self._stores: dict[str, _Store] = {}
@@ -290,12 +292,6 @@ class State(StateStore[StateInputs, StateOutputs]):
         with open_connection(inputs.connection) as conn:
             ensure_tables(conn, inputs)
         return StateOutputs(name=inputs.name, table=f"{inputs.schema_}.{inputs.table}")
-
-    def update(
-        self, inputs: StateInputs, previous: Existing[StateInputs, StateOutputs], ctx: Context
-    ) -> StateOutputs:
-        """Ensure the tables of the (possibly moved) state exist."""
-        return self.create(inputs, ctx)
 
     def close(self) -> None:
         """Close this process's connections; the server drops the writer lock with them."""

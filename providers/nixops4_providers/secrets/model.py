@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from nixops4_protocol.resource import CredentialFile, Model, Secret
+from nixops4_protocol.resource import CredentialFile, Immutable, Model, Secret
 from pydantic import Field, model_validator
 
 from nixops4_providers.postgresql.connection import Connection
@@ -47,7 +47,13 @@ class PostgresqlStore(Model):
 class SecretInputs(Model):
     """Inputs of `secret`."""
 
-    name: str = Field(
+    name: Annotated[
+        str,
+        Immutable(
+            "The name is the secret's identity in the store; declare a new resource for a new "
+            "name (the old value stays in the store)."
+        ),
+    ] = Field(
         pattern=NAME_PATTERN,
         description="Name of the secret in the store, unique per store; it is the secret's identity "
         "(a re-created resource with the same name finds and keeps the stored value).",

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from nixops4_protocol.context import Context
-from nixops4_protocol.errors import ResourceError, check_unchanged
+from nixops4_protocol.errors import ResourceError
 from nixops4_protocol.redaction import register_secret_value
 from nixops4_protocol.resource import Existing, Resource
 
@@ -41,13 +41,6 @@ class Secret(Resource[SecretInputs, SecretOutputs]):
     ) -> SecretOutputs:
         """Regenerate when `generation` or `kind` changed; otherwise keep a value that still fits."""
         old = previous.inputs
-        check_unchanged(
-            "name",
-            old.name,
-            inputs.name,
-            hint="The name is the secret's identity in the store; declare a new resource for "
-            "a new name (the old value stays in the store).",
-        )
         if (inputs.postgresql is None) != (old.postgresql is None):
             raise ResourceError(
                 "the store cannot change between `directory` and `postgresql` in place",
