@@ -24,8 +24,10 @@ def extant(
     return resource
 
 
-def create_request(type_name: str, inputs: Mapping[str, Any], *, stateful: bool) -> JsonObject:
-    """A createResourceRequest: create (stateful) or converge (stateless) from `inputs`."""
+def create_request(
+    type_name: str, inputs: Mapping[str, Any], *, stateful: bool = False
+) -> JsonObject:
+    """A createResourceRequest: create (`stateful`) or converge (stateless) from `inputs`."""
     return {
         "createResourceRequest": {
             "type": type_name,
