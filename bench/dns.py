@@ -49,7 +49,7 @@ def _program(name: str, package: str) -> str:
 def record_request(server: DnsServer, name: str) -> bytes:
     """The createResourceRequest line for one A record."""
     record = inputs(RecordInputs, server=server.server_inputs(), zone=server.zone, name=name,
-                    type="A", values=["192.0.2.1"])  # fmt: skip
+                    type="A", ttl=300, values=["192.0.2.1"])  # fmt: skip
     return json.dumps(create_request("record", record)).encode() + b"\n"
 
 

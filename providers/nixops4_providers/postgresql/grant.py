@@ -153,7 +153,7 @@ def _held(conn: psycopg.Connection[Any], inputs: GrantInputs, grantee: int) -> l
         )
         params = (inputs.schema_, _RELKINDS[inputs.object_type])
     wrapped = (
-        "SELECT ARRAY(SELECT a.privilege_type FROM"
+        "SELECT ARRAY(SELECT a.privilege_type FROM"  # noqa: S608 - `query` is a fixed query above
         ' aclexplode(coalesce(o.acl, acldefault(o.kind::"char", o.owner))) a'
         " WHERE a.grantee = %s) FROM (" + query + ") AS o(acl, owner, kind)"
     )

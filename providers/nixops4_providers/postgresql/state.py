@@ -331,6 +331,10 @@ class State(StateStore[StateInputs, StateOutputs]):
                         f"state {resource.inputs.name!r} changed since this process read it",
                         hint="Re-run the deploy; it will read the current state.",
                     )
-            assert store.document is not None
+            if store.document is None:
+                raise ResourceError(
+                    f"state {resource.inputs.name!r} could not be loaded before the event",
+                    hint="Re-run the deploy; it reads the state first.",
+                )
             document = apply_patch(store.document, event.patch)
             store.append(event.event, event.nixops_version, event.patch, document)
