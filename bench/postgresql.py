@@ -20,7 +20,7 @@ from pathlib import Path
 from nixops4_protocol.requests import create_request
 from nixops4_protocol.testing import inputs
 from nixops4_providers.postgresql.role import RoleInputs
-from nixops4_providers.postgresql.scram import scram_sha256_verifier
+from nixops4_providers.scram import scram_sha256_verifier
 from psycopg import sql
 
 from bench.report import Row, median_seconds, print_table

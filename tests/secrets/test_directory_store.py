@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from nixops4_protocol.requests import create_request, update_request
 from nixops4_protocol.testing import error_of, outputs_of
-from nixops4_providers.postgresql.scram import verifier_matches
+from nixops4_providers.scram import verifier_matches
 
 from tests.secrets.helpers import (
     KINDS,

@@ -13,8 +13,9 @@ from nixops4_protocol.errors import ResourceError
 from nixops4_protocol.resource import Existing, Model, NoOutputs, Resource
 from pydantic import Field, model_validator
 
+from nixops4_providers.pgconn import Connection
+
 from .common import Identifier, fetch_one, maintenance_database, open_connection, sql_errors
-from .connection import Connection
 
 if TYPE_CHECKING:
     import psycopg

@@ -22,8 +22,9 @@ from nixops4_protocol.resource import Existing, Model, StateEvent, StateStore
 from nixops4_protocol.state import apply_patch, empty_state, initial_patch, materialise
 from pydantic import AfterValidator, Field
 
+from nixops4_providers.pgconn import Connection
+
 from .common import check_identifier, fetch_one, open_connection, sql_errors
-from .connection import Connection
 
 if TYPE_CHECKING:
     import psycopg
