@@ -125,19 +125,21 @@ def inputs(model: type[BaseModel], /, **overrides: Any) -> JsonObject:
     Every field of `model` is present under its wire (camelCase) name: the value given in
     `overrides` (by wire or Python name), else the field's default, nulls included, the way the
     Nix module system fills in option defaults. A mapping given for a nested model (or a list or
-    attribute set of them) is filled the same way. A missing required field or an unknown name
-    raises TypeError.
+    attribute set of them) gets its defaults too. A missing required input or an unknown name at
+    the top raises TypeError; nested values are passed on as given otherwise, so a test can send
+    an invalid entry and check the provider's answer.
     """
     return _filled(model, overrides)
 
 
-def _filled(model: type[BaseModel], given: Mapping[str, Any]) -> JsonObject:
+def _filled(model: type[BaseModel], given: Mapping[str, Any], *, strict: bool = True) -> JsonObject:
+    """`given` with the defaults of `model` added; `strict` refuses unknown and missing fields."""
     from pydantic_core import to_jsonable_python
 
     by_name = {name: field.alias or name for name, field in model.model_fields.items()}
     wire_given = {by_name.get(key, key): value for key, value in given.items()}
     unknown = sorted(set(wire_given) - set(by_name.values()))
-    if unknown:
+    if unknown and strict:
         raise TypeError(
             f"{model.__name__} has no field {', '.join(unknown)} "
             f"(fields: {', '.join(by_name.values())})"
@@ -153,9 +155,9 @@ def _filled(model: type[BaseModel], given: Mapping[str, Any]) -> JsonObject:
         else:
             default = info.get_default(call_default_factory=True)
             result[wire] = to_jsonable_python(default, by_alias=True)
-    if missing:
+    if missing and strict:
         raise TypeError(f"{model.__name__} needs a value for {', '.join(missing)}")
-    return result
+    return result | {key: wire_given[key] for key in unknown}
 
 
 def _fill(annotation: Any, value: Any) -> Any:
@@ -163,7 +165,7 @@ def _fill(annotation: Any, value: Any) -> Any:
     from pydantic import BaseModel
 
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return _filled(annotation, value) if isinstance(value, dict) else value
+        return _filled(annotation, value, strict=False) if isinstance(value, dict) else value
     origin, arguments = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is typing.Annotated:
         return _fill(arguments[0], value)
@@ -173,7 +175,7 @@ def _fill(annotation: Any, value: Any) -> Any:
         return {key: _fill(arguments[-1], item) for key, item in value.items()}
     models = [a for a in arguments if isinstance(a, type) and issubclass(a, BaseModel)]
     if len(models) == 1 and isinstance(value, dict):  # an optional (or union) submodule
-        return _filled(models[0], value)
+        return _filled(models[0], value, strict=False)
     return value
 
 

@@ -83,11 +83,17 @@ class Dns:
         """A destroyResourceRequest for a resource applied with `previous` inputs."""
         return destroy_request(rtype, previous, outputs)
 
-    def case(self, *steps: Step, stateful: bool = True, rtype: str = "record") -> list[Applied]:
+    def case(
+        self,
+        *steps: Step,
+        stateful: bool = True,
+        rtype: str = "record",
+        env: dict[str, str] | None = None,
+    ) -> list[Applied]:
         """Run an acceptance case; the zone's serial must not move on a second apply."""
         secrets = [self.server.key.secret, self.server.other_key.secret]
         case = Case(rtype, steps, command=PROVIDER, stateful=stateful, secrets=secrets,
-                    observe=self.serial)  # fmt: skip
+                    observe=self.serial, env=env)  # fmt: skip
         return case.run()
 
     def run(self, *requests: dict[str, Any], env: dict[str, str] | None = None) -> Run:
