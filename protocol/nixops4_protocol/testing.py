@@ -208,6 +208,8 @@ class Applied:
     request: JsonObject
     response: JsonObject
     stderr: str
+    exit_status: int = 0
+    """The exit status of the provider process (0 in-process); it must be 0."""
 
     @property
     def outputs(self) -> JsonObject:
@@ -259,18 +261,22 @@ class Case:
         """Run every step in order and return what each gave; AssertionError names the step."""
         if (self.command is None) == (self.provider is None):
             raise TypeError("a Case needs exactly one of `command` and `provider`")
+        self._texts = []
         results: list[Applied] = []
         last: tuple[Mapping[str, Any], JsonObject] | None = None
         for index, step in enumerate(self.steps, start=1):
             request = self._request(step, last, index)
-            applied = self._apply(index, step, request)
+            applied, again = self._apply(index, step, request)
+            self._scan(index)  # before any check, whose message may quote the output
             results.append(applied)
             _expect(step, applied)
+            if again is not None:
+                _expect_same(index, applied.response, *again)
             if "errorResponse" not in applied.response:
                 last = None if step.destroy else (dict(step.inputs or {}), applied.outputs)
             if step.check is not None:
                 step.check(applied)
-            self._scan(index)
+                self._scan(index)  # the check may have declared more secrets
         return results
 
     def _request(
@@ -287,21 +293,27 @@ class Case:
             return update_request(self.type, step.inputs, last[0], last[1])
         return create_request(self.type, step.inputs, stateful=self.stateful)
 
-    def _apply(self, index: int, step: Step, request: JsonObject) -> Applied:
+    def _apply(
+        self, index: int, step: Step, request: JsonObject
+    ) -> tuple[Applied, tuple[JsonObject, object, object] | None]:
+        """Send the step's request (and, where nixops4 would, the same again); keep the output.
+
+        Returns what the step gave and, when it was sent again, the second response with what
+        `observe` saw before and after it.
+        """
         repeat = step.reapply and step.expect_error is None
         repeat = repeat and (
             step.destroy or ("createResourceRequest" in request and not self.stateful)
         )
+        again = None
         with self._session() as session:
             response = session.send(request)
             if repeat and "errorResponse" not in response:
                 before = self.observe() if self.observe else None
-                again = session.send(request)
-                after = self.observe() if self.observe else None
-                _expect_same(index, response, again, before, after)
-        applied = Applied(index, request, response, session.stderr)
-        self._texts.extend((session.stderr, session.stdout))
-        return applied
+                second = session.send(request)
+                again = (second, before, self.observe() if self.observe else None)
+        self._texts.extend((session.stderr, session.stdout, *map(json.dumps, session.responses)))
+        return Applied(index, request, response, session.stderr, session.exit_status), again
 
     def _session(self) -> _Session:
         if self.provider is not None:
@@ -314,13 +326,15 @@ class Case:
             if found:
                 raise AssertionError(
                     f"step {index}: a declared secret ({len(secret)} chars) appeared in "
-                    f"{len(found)} captured stdout/stderr text(s)"
+                    f"{len(found)} captured response(s) or stdout/stderr text(s)"
                 )
 
 
 def _expect(step: Step, applied: Applied) -> None:
     """Check the response of a step against what the step expects."""
     where = f"step {applied.index}"
+    if applied.exit_status != 0:
+        raise AssertionError(f"{where}: the provider exited with status {applied.exit_status}")
     is_error = "errorResponse" in applied.response
     if step.expect_error is not None:
         if not is_error:
@@ -360,10 +374,14 @@ def _expect_same(
 
 
 class _Session:
-    """Where a step's requests go; collects the stdout and stderr text of the step."""
+    """Where a step's requests go; collects the responses, stdout and stderr of the step."""
 
     stderr = ""
     stdout = ""
+    exit_status = 0
+
+    def __init__(self) -> None:
+        self.responses: list[JsonObject] = []
 
     def send(self, request: JsonObject) -> JsonObject:
         raise NotImplementedError
@@ -379,6 +397,7 @@ class _InProcess(_Session):
     """Requests answered by a `Provider` in this process, its stdout and stderr captured."""
 
     def __init__(self, provider: Provider) -> None:
+        super().__init__()
         self.provider = provider
         self._stderr = io.StringIO()
         self._stdout = io.StringIO()
@@ -390,18 +409,21 @@ class _InProcess(_Session):
             answer = self.provider.handle(json.loads(json.dumps(request)))
         response: JsonObject = json.loads(json.dumps(answer))
         unwrap(response, RESPONSE_KINDS)
-        self.stderr, self.stdout = self._stderr.getvalue(), self._stdout.getvalue()
-        _record(self.stderr, [response])
+        self.responses.append(response)
         return response
+
+    def __exit__(self, *exc: object) -> None:
+        self.stderr, self.stdout = self._stderr.getvalue(), self._stdout.getvalue()
+        _record(self.stderr, self.responses, self.stdout)
 
 
 class _Subprocess(_Session):
     """Requests answered by a fresh provider process, as nixops4 starts one per operation."""
 
     def __init__(self, command: list[str], env: dict[str, str] | None, cwd: str | Path | None):
+        super().__init__()
         self._stderr_file = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
         self.process = ProviderProcess(command, stderr=self._stderr_file, env=env, cwd=cwd)
-        self.responses: list[JsonObject] = []
 
     def send(self, request: JsonObject) -> JsonObject:
         from .messages import RESPONSE_KINDS, unwrap
@@ -421,8 +443,7 @@ class _Subprocess(_Session):
             self.process.__exit__(None, None, None)
             self._stderr_file.close()
         _record(self.stderr, self.responses, self.stdout)
-        if status != 0:
-            raise AssertionError(f"the provider exited with status {status}: {self.stderr}")
+        self.exit_status = status
 
 
 async def async_run_requests(

@@ -176,3 +176,17 @@ def test_declared_secrets_are_scanned_in_stdout_and_stderr(
     logged = inputs(FileInputs, path=str(tmp_path / "g"), contents="x")
     with pytest.raises(AssertionError, match="declared secret"):
         make(Step(inputs=logged, check=learn), learned).run()
+
+
+def test_a_declared_secret_in_a_response_fails_before_any_expectation() -> None:
+    """A secret in the outputs is reported as a leak, not quoted in an expectation's message."""
+    case = Case(
+        "memo",
+        [Step({"initialize_with": "s3cr3t-value"}, expect_outputs={"value": "other"})],
+        provider=provider,
+        stateful=True,
+        secrets=["s3cr3t-value"],
+    )
+    with pytest.raises(AssertionError, match=r"declared secret \(12 chars\)") as raised:
+        case.run()
+    assert "s3cr3t-value" not in str(raised.value)
