@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from nixops4_protocol import doctables, nixgen
+from nixops4_protocol import nixgen
+from nixops4_protocol.nixgen import tables as doctables
 from nixops4_protocol.provider import Provider
 
 from tests.example_provider import provider as example
 
 
 def _tables(provider: Provider) -> dict[str, str]:
-    return doctables.tables({"example": nixgen.resource_type_decls(provider, {})})
+    return doctables.tables({"example": nixgen.resource_type_decls(provider)})
 
 
 def test_tables_list_every_field_with_type_default_and_description() -> None:
@@ -19,8 +20,9 @@ def test_tables_list_every_field_with_type_default_and_description() -> None:
     inputs = tables["example.file.inputs"].splitlines()
     assert inputs[0] == "| input | type | default | description |"
     assert (
-        "| `path` | string | required | Path of the file, relative to the working directory. |"
-        in inputs
+        "| `path` | string | required | Path of the file, relative to the working directory. "
+        "Immutable: an update that changes it is refused. Declare a new resource instead, or "
+        "keep the old value. |" in inputs
     )
     assert "| `mode` | signed integer | `420` | Permission bits of the file. |" in inputs
     assert (
