@@ -100,7 +100,11 @@ def example_value(nix_type: nixgen.NixType) -> Any:
 
 def required_inputs(options: tuple[nixgen.NixOption, ...]) -> dict[str, Any]:
     """Example values for the options without a default."""
-    return {o.name: example_value(o.type) for o in options if o.default is nixgen.NO_DEFAULT}
+    return {
+        o.name: example_value(o.type)
+        for o in options
+        if o.default is nixgen.NO_DEFAULT or o.type.kind == "submodule"
+    }
 
 
 def example_inputs(model: type[BaseModel]) -> dict[str, Any]:

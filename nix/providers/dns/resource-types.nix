@@ -62,6 +62,7 @@ in
       options = {
         server = mkOption {
           type = serverSubmodule;
+          default = { };
           description = "The zone's primary server and the TSIG key.";
         };
         zone = mkOption {
@@ -130,6 +131,7 @@ in
       options = {
         server = mkOption {
           type = serverSubmodule;
+          default = { };
           description = "The zone's primary server and the TSIG key.";
         };
         zone = mkOption {

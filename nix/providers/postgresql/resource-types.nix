@@ -54,6 +54,7 @@ in
       options = {
         connection = mkOption {
           type = connectionSubmodule;
+          default = { };
           description = "How to reach the server and as whom.";
         };
         adopt = mkOption {
@@ -147,6 +148,7 @@ in
       options = {
         connection = mkOption {
           type = connectionSubmodule;
+          default = { };
           description = ''
             How to reach the server and as whom.
 
@@ -211,6 +213,7 @@ in
       options = {
         connection = mkOption {
           type = connectionSubmodule;
+          default = { };
           description = "How to reach the server; for schema-level objects, `database` is where they are.";
         };
         role = mkOption {
@@ -249,6 +252,7 @@ in
       options = {
         connection = mkOption {
           type = connectionSubmodule;
+          default = { };
           description = "How to reach the server and as whom.";
         };
         adopt = mkOption {
@@ -364,6 +368,7 @@ in
       options = {
         connection = mkOption {
           type = connectionSubmodule;
+          default = { };
           description = ''
             How to reach the server and as whom.
 
@@ -420,6 +425,7 @@ in
       options = {
         connection = mkOption {
           type = connectionSubmodule;
+          default = { };
           description = "How to reach the server and as whom.";
         };
         name = mkOption {

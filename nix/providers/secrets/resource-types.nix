@@ -84,6 +84,7 @@ in
                       };
                     };
                   };
+                  default = { };
                   description = "The server and database holding the table.";
                 };
                 keyFile = mkOption {

@@ -2,7 +2,10 @@
 
 Inputs get a Nix default exactly when the Python field has one, serialised the way the model dumps
 it, so the JSON NixOps4 sends (every declared option, defaults and nulls included) is what the
-model accepts.  Outputs are declared without defaults: the provider returns every output.
+model accepts. The exception is a required nested model: its default is `{ }`, because nixpkgs
+evaluates a submodule without definitions outside its path, and an error about a required field
+inside it would not say where the field is. Outputs are declared without defaults: the provider
+returns every output.
 """
 
 from __future__ import annotations
@@ -85,13 +88,13 @@ def model_options(model: type[BaseModel], *, with_defaults: bool = True) -> tupl
         where = f"{model.__name__}.{name}"
         if not info.description:
             raise NixGenError(f"{where} has no description; add Field(description=...)")
+        nix_type = nix_type_of(info.annotation, list(info.metadata), where)
         default = _default_of(info) if with_defaults else NO_DEFAULT
+        if default is NO_DEFAULT and with_defaults and nix_type.kind == "submodule":
+            default = {}  # so a missing required field inside is named by its full path
         options.append(
             NixOption(
-                name=wire,
-                type=nix_type_of(info.annotation, list(info.metadata), where),
-                description=info.description.strip(),
-                default=default,
+                name=wire, type=nix_type, description=info.description.strip(), default=default
             )
         )
     return tuple(options)
