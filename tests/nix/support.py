@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,3 +151,21 @@ def render_provider_docs(provider_module: str) -> dict[str, DocPage]:
         options = [value for value, _, _ in _embedded(page["text"], "OPTIONS")]
         pages[page["name"]] = DocPage(text=page["text"], options=options)
     return pages
+
+
+def pip_install(project: Path, target: Path) -> None:
+    """Install the Python project at `project` into `target` with pip, offline and without deps."""
+    options = [
+        "-q",
+        "--no-deps",
+        "--no-build-isolation",
+        "--no-index",
+        "--disable-pip-version-check",
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "install", *options, "--target", str(target), str(project)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, f"pip install {project} failed:\n{result.stderr}"
