@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from nixops4_protocol import nixgen
 from nixops4_protocol.nixgen.files import load_provider
+from nixops4_protocol.nixgen.nixexpr import nix_attr_name
 from nixops4_providers import PROVIDERS
 
 from tests import example_provider
@@ -82,9 +83,28 @@ def assert_models_accept(provider: Provider, provider_module: str) -> None:
         assert dumped == sent[name], f"{provider.name} {name}: defaults differ from the model's"
 
 
+EXPORTED_MODULES = f"""\
+let
+  sources = import {REPOSITORY}/npins;
+  pkgs = {{
+    lib = import (sources.nixpkgs.outPath + "/lib");
+    stdenv.hostPlatform.system = builtins.currentSystem;
+  }};
+in
+(import {REPOSITORY}/default.nix {{ inherit sources pkgs; }}).modules.nixops4Provider"""
+"""The provider modules `default.nix` exports (given nixpkgs' lib only: nothing gets built)."""
+
+
 def provider_module(name: str) -> str:
-    """A Nix expression for the committed provider module `name` (executables left unbuilt)."""
-    return f'(import {REPOSITORY}/nix/providers {{ packagesFor = throw "no packages"; }}).{name}'
+    """A Nix expression for the provider module `name` that default.nix exports."""
+    return f"({EXPORTED_MODULES}).{nix_attr_name(name)}"
+
+
+def test_default_nix_exports_a_module_per_provider(tmp_path: Path) -> None:
+    """Every provider in PROVIDERS has a module in default.nix, and there are no others."""
+    expression = tmp_path / "names.nix"
+    expression.write_text(f"builtins.attrNames ({EXPORTED_MODULES})\n")
+    assert nix_eval(expression, env=source_overrides()) == sorted(PROVIDERS)
 
 
 @pytest.mark.parametrize("name", sorted(PROVIDERS))
