@@ -60,6 +60,7 @@ class EverythingInputs(Model):
     matrix: list[list[int]] = Field(default_factory=list, description="Nested lists.")
     colour: Colour = Field(default=Colour.RED, description="Enum class.")
     level: Literal[1, 2, 3] = Field(default=1, description="Integer literal.")
+    switch: Literal["on", None] = Field(default=None, description="Literal with None.")
     offset: int = Field(default=0, ge=-10, le=10, description="Negative lower bound.")
     limit: int = Field(default=-1, ge=-1, description="One-sided bound.")
     timeout: float = Field(default=10.0, gt=0, le=300, description="Strict float bound.")
@@ -130,7 +131,14 @@ GOOD = [
     {"backups": [{"host": "b1", "port": {"number": 2}}, {"host": "b2", "port": {"number": 3}}]},
     {"fallback": {"host": "f", "port": {"number": 65535}, "aliases": []}},
     {"tags": ["a", "b"], "matrix": [[1, -2], []], "names": ["x", "y"]},
-    {"colour": "green", "level": 3, "offset": -10, "limit": 1000000, "count": "many"},
+    {
+        "colour": "green",
+        "level": 3,
+        "switch": "on",
+        "offset": -10,
+        "limit": 1000000,
+        "count": "many",
+    },
     {"timeout": 0.5, "ratio": 1, "extra": {"nested": [1, "two", None, True]}},
 ]
 
@@ -170,6 +178,7 @@ BAD = [
     ({"matrix": [[1.5]]}, "inputs.matrix.", "is not of type `signed integer'"),
     ({"colour": "blue"}, "inputs.colour", 'one of "red", "green"'),
     ({"level": 4}, "inputs.level", "one of 1, 2, 3"),
+    ({"switch": "off"}, "inputs.switch", 'one of "on", <null>'),
     ({"offset": -11}, "inputs.offset", "integer between -10 and 10"),
     ({"limit": -2}, "inputs.limit", "integer, meaning >=-1"),
     ({"timeout": 0}, "inputs.timeout", "integer or floating point number, meaning >0 and <=300"),

@@ -74,7 +74,9 @@ def _enum(values: tuple[object, ...]) -> tuple[str, str | None]:
             return json.dumps(value)
         if isinstance(value, bool):
             return "true" if value else "false"
-        return str(value) if isinstance(value, int) else f"<{type(value).__name__}>"
+        if isinstance(value, int):
+            return str(value)
+        return "<null>" if value is None else "<float>"
 
     if not values:
         return "impossible (empty enum)", "noun"
