@@ -73,11 +73,19 @@ def with_package(site: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def generated(package: Path) -> Path:
-    """The folder `python -m nixops4_protocol.nixgen acme_notes:provider` writes."""
+    """The folder `python -m nixops4_protocol.nixgen acme_notes:provider` writes.
+
+    This repository's providers cannot be imported there: the command must not need them.
+    """
     folder = package.parent / "nix"
+    blocker = package.parent / "blocker" / "nixops4_providers"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text('raise ImportError("nixgen imported nixops4_providers")\n')
+    env = with_package(package)
+    env["PYTHONPATH"] = os.pathsep.join([str(blocker.parent), env["PYTHONPATH"]])
     result = subprocess.run(
         [sys.executable, "-m", "nixops4_protocol.nixgen", "acme_notes:provider", str(folder)],
-        env=with_package(package),
+        env=env,
         cwd=package.parent,
         capture_output=True,
         text=True,
