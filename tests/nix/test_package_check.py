@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.nix.support import REPOSITORY, nix_eval, pip_install
+from tests.support.postgres import postgres_bin
+from tests.support.servers import require_program
 
 pytestmark = pytest.mark.nix
 
@@ -62,6 +64,8 @@ def test_package_includes_the_type_marker(installed: tuple[Path, Path]) -> None:
 
 def test_check_phase_tests_pass_from_the_package(installed: tuple[Path, Path]) -> None:
     """Run from the package source with only $out/bin on PATH, the file-reading tests pass."""
+    require_program("knotd", package="knot")
+    postgres_bin()
     source, site = installed
     interpreter = getattr(sys, "_base_executable", sys.executable)
     assert not (Path(interpreter).parent / "nixops4-secrets").exists()
