@@ -46,6 +46,13 @@ class Endpoint(Model):
     aliases: list[str] | None = Field(default=None, description="Other names.")
 
 
+class Target(Model):
+    """A nested model used once, inside a union (declared inline in the union)."""
+
+    address: str = Field(description="Address.")
+    weight: int = Field(default=1, ge=1, description="Weight.")
+
+
 class EverythingInputs(Model):
     """One input of each kind."""
 
@@ -66,6 +73,7 @@ class EverythingInputs(Model):
     timeout: float = Field(default=10.0, gt=0, le=300, description="Strict float bound.")
     ratio: float = Field(default=0.5, ge=0, le=1, description="Inclusive float bounds.")
     count: int | str = Field(default=1, description="Int or string.")
+    target: str | Target = Field(default="local", description="A name or a nested model.")
     names: tuple[str, ...] = Field(default=(), description="A tuple.")
     extra: JsonValue = Field(default=None, description="Any JSON.")
 
@@ -139,6 +147,7 @@ GOOD = [
         "limit": 1000000,
         "count": "many",
     },
+    {"target": {"address": "10.0.0.1", "weight": 3}},
     {"timeout": 0.5, "ratio": 1, "extra": {"nested": [1, "two", None, True]}},
 ]
 
@@ -184,6 +193,8 @@ BAD = [
     ({"timeout": 0}, "inputs.timeout", "integer or floating point number, meaning >0 and <=300"),
     ({"ratio": 1.5}, "inputs.ratio", "integer or floating point number between 0 and 1"),
     ({"count": True}, "inputs.count", "signed integer or string"),
+    ({"target": 5}, "inputs.target", "string or (submodule)"),
+    ({"target": {"address": "a", "weight": 0}}, "inputs.target.weight", "positive integer"),
     ({"fallback": {"host": "f"}}, "inputs.fallback.port.number", "has no value defined"),
     ({"endpoint": {"port": {"number": 1}}}, "inputs.endpoint.host", "has no value defined"),
 ]
