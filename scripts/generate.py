@@ -3,7 +3,8 @@
 For every provider in `nixops4_providers.PROVIDERS`: `nix/providers/<name>/resource-types.nix`
 (from `nixops4_protocol.nixgen.render`), and the input/output tables between
 `<!-- generated: <provider>.<type>.inputs|outputs -->` and `<!-- end generated -->` in README.md
-and docs/*.md. A new provider in PROVIDERS is picked up with no change here.
+and docs/*.md. A new provider in PROVIDERS is picked up with no change here. Generated files that
+are generated no more (a removed provider's, the former docs/reference pages) are removed.
 
     .venv/bin/python scripts/generate.py           # write the stale files
     .venv/bin/python scripts/generate.py --check   # exit 1 naming the stale files
@@ -45,21 +46,33 @@ def generated_files(root: Path = ROOT) -> dict[str, str]:
     return files
 
 
+def obsolete_files(files: dict[str, str], root: Path = ROOT) -> list[str]:
+    """Generated files on disk that are generated no more (a removed provider, docs/reference)."""
+    found = [*root.glob("nix/providers/*/resource-types.nix"), *root.glob("docs/reference/**/*.md")]
+    return sorted(str(p.relative_to(root)) for p in found if str(p.relative_to(root)) not in files)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Write the stale generated files, or with `--check` name them and exit 1."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if stale")
     arguments = parser.parse_args(argv)
     files = generated_files()
+    obsolete = obsolete_files(files)
     if arguments.check:
         stale = stale_files(ROOT, files)
         for path in stale:
             print(f"stale: {path}", file=sys.stderr)
-        if stale:
+        for path in obsolete:
+            print(f"obsolete: {path}", file=sys.stderr)
+        if stale or obsolete:
             print("run `.venv/bin/python scripts/generate.py` to regenerate", file=sys.stderr)
-        return 1 if stale else 0
+        return 1 if stale or obsolete else 0
     for path in write_files(ROOT, files):
         print(f"wrote: {path}", file=sys.stderr)
+    for path in obsolete:
+        (ROOT / path).unlink()
+        print(f"removed: {path}", file=sys.stderr)
     return 0
 
 

@@ -20,8 +20,23 @@ from tests.nix.support import REPOSITORY
 
 def test_committed_files_are_up_to_date() -> None:
     """`scripts/generate.py --check` would pass: nothing generated is stale."""
-    stale = stale_files(REPOSITORY, generate.generated_files())
+    files = generate.generated_files()
+    stale = stale_files(REPOSITORY, files) + generate.obsolete_files(files)
     assert not stale, f"stale generated files, run `.venv/bin/python scripts/generate.py`: {stale}"
+
+
+def test_files_generated_no_more_are_obsolete(tmp_path: Path) -> None:
+    """A resource-types.nix of a provider not in PROVIDERS, or a docs/reference page, must go."""
+    for path in ("nix/providers/gone/resource-types.nix", "docs/reference/dns/record.md"):
+        (tmp_path / path).parent.mkdir(parents=True)
+        (tmp_path / path).write_text("old")
+    kept = {"nix/providers/dns/resource-types.nix": ""}
+    (tmp_path / "nix/providers/dns").mkdir()
+    (tmp_path / "nix/providers/dns/resource-types.nix").write_text("")
+    assert generate.obsolete_files(kept, tmp_path) == [
+        "docs/reference/dns/record.md",
+        "nix/providers/gone/resource-types.nix",
+    ]
 
 
 class Inner(Model):
