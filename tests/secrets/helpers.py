@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -17,7 +16,9 @@ from nixops4_protocol.testing import TRANSCRIPT, Run, leaked, outputs_of, run_re
 from nixops4_protocol.testing import inputs as full_inputs
 from nixops4_providers.secrets.model import SecretInputs
 
-COMMAND = [str(Path(sys.executable).parent / "nixops4-secrets")]
+from tests.support.executables import installed
+
+COMMAND = [installed("nixops4-secrets")]
 """The installed provider executable, as nixops4 starts it."""
 
 TYPE = "secret"
