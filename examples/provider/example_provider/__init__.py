@@ -1,12 +1,9 @@
-"""An example NixOps4 provider: `memo`, `file` and a file-backed state store.
-
-Copy this directory to start your own provider. The types are registered lazily (as
-`module:Class` strings), so an unknown type or a malformed line is answered before pydantic or
-any resource module loads. Run it as `python -m example_provider`.
-"""
+"""An example NixOps4 provider: text files, memos and a file-backed state store."""
 
 from nixops4_protocol.provider import Provider
 
+# The types are registered lazily (`module:Class`), so an unknown type or a malformed line is
+# answered before pydantic or any resource module loads.
 provider = Provider(
     "example",
     {
