@@ -239,11 +239,13 @@ class Case:
     next apply): it must succeed with the same outputs, and `observe()` (a snapshot of the backend
     the test supplies, e.g. a row of the server's catalog) must be equal before and after, so
     the second apply is checked to be a no-op. After a successful destroy the destroy is sent
-    again and must succeed too (destroying what is gone succeeds). A stateful resource with
-    unchanged inputs gets no request from nixops4, so its steps are not repeated.
+    again: it must succeed (destroying what is gone succeeds) and change nothing. A stateful
+    resource with unchanged inputs gets no request from nixops4, so its creates and updates are
+    not repeated.
 
-    Every captured stdout and stderr is scanned for each value of `secrets` after each step; a
-    `check` may append values it learns (a generated password) to the list.
+    Every response and captured stdout and stderr is scanned for each value of `secrets` after
+    each step, before its expectations; a `check` may append values it learns (a generated
+    password) to the list.
     """
 
     type: str
