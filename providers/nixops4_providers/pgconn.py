@@ -47,10 +47,7 @@ class Connection(Model):
 
 
 def connect(
-    connection: Connection,
-    *,
-    autocommit: bool = True,
-    application_name: str = "nixops4-postgresql",
+    connection: Connection, *, autocommit: bool = True
 ) -> psycopg.Connection[tuple[object, ...]]:
     """Open a connection to the server; failures become a ResourceError naming the server."""
     import psycopg
@@ -62,7 +59,7 @@ def connect(
         "user": connection.user,
         "sslmode": connection.sslmode,
         "connect_timeout": connection.connect_timeout,
-        "application_name": application_name,
+        "application_name": "nixops4-postgresql",
     }
     if connection.password_file is not None:
         params["password"] = read_secret_file(connection.password_file, what="`passwordFile`")

@@ -140,7 +140,7 @@ class PostgresStore:
 
     def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
         if self._connection is None:
-            connection = connect(self.settings.connection, application_name="nixops4-secrets")
+            connection = connect(self.settings.connection)
             try:
                 self._create_table(connection)
             except BaseException:
