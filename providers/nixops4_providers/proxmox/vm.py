@@ -41,11 +41,11 @@ class Vm(Resource[VmInputs, VmOutputs]):
         return f'VM "{inputs.name}"'
 
     def create(self, inputs: VmInputs, ctx: Context) -> VmOutputs:
-        """Find our VM (or a foreign one to adopt), else make it; then converge it to the inputs."""
+        """Find our VM (or a foreign one to adopt), else make it; converge it, start it if declared."""
         client = PveClient(inputs.connection, ctx.log)
         found = _find_existing(client, inputs, ctx)
         if found is not None:
-            return _converge(client, inputs, *found, ctx, created=False)
+            return _converge(client, inputs, *found, ctx, created=True)
         vmid, node = _provision(client, inputs, ctx)
         return _converge(client, inputs, vmid, node, ctx, created=True)
 
