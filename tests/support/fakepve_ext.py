@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from fakepve import FakePve, PveError, TaskError
 from fakepve.certs import make_cert
+from fakepve.qemu import with_mac
 
 T = TypeVar("T")
 GIB = 1024**3
@@ -168,6 +169,11 @@ class ExtendedPve(FakePve):  # type: ignore[misc]
         gib = max(1, math.ceil(int(volume["size"]) / GIB))
         kept = [o for o in options if not o.startswith("import-from=")]
         return ",".join([f"{storage}:{gib}", *kept])
+
+    async def _apply_config(self, vm: Any, user: str, p: dict[str, Any]) -> Any:
+        """A `net<n>` set without a MAC address gets one generated, as PVE's config update does."""
+        p = {k: with_mac(x) if re.fullmatch(r"net\d+", k) else x for k, x in p.items()}
+        return await super()._apply_config(vm, user, p)
 
     async def _nextid(self, v: dict[str, Any], user: str) -> Any:
         """A concurrent deploy creates a VM with the id nextid just handed out (the race PVE has)."""

@@ -322,7 +322,6 @@ def _converge(
     """Bring an existing VM to the declaration, then read its outputs."""
     node = _migrate_if_needed(client, inputs, vmid, node, ctx)
     base = _base(node, vmid)
-    changed = _apply_config(client, inputs, vmid, base, ctx)
     config = client.get(f"{base}/config")
     for slot, size in _check_sizes(inputs, config, vmid).items():
         run_task(
@@ -331,6 +330,7 @@ def _converge(
             f"growing disk {slot} of VM {vmid} to {size} GiB",
             lambda slot=slot, size=size: client.put(f"{base}/resize", disk=slot, size=f"{size}G"),
         )
+    changed = _apply_config(client, inputs, vmid, base, ctx)
     if inputs.cloud_init is not None and any(is_cloud_init_key(key) for key in changed):
         with_lock_retry(
             client,
