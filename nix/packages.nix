@@ -85,7 +85,7 @@ let
         knot-dns
       ];
       # Nix inside the build sandbox is not available; the Nix tests run outside (docs/nix.md).
-      disabledTestPaths = [ "tests/nix" ];
+      disabledTestPaths = [ "tests/nix" "tests/proxmox" ]; # fakepve is not in nixpkgs
       __darwinAllowLocalNetworking = true;
 
       meta = {

@@ -67,7 +67,9 @@ class Pve:
             "cloudInit": {
                 "storage": "local-lvm",
                 "user": "ops",
-                "sshKeys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests ops@example"],
+                "sshPublicKeys": [
+                    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests ops@example"
+                ],
                 "ipConfig": [{"ipv4": "192.0.2.20/24", "gateway4": "192.0.2.1"}],
                 "nameservers": ["192.0.2.53"],
                 "searchDomain": "example.test",
@@ -89,10 +91,14 @@ class Pve:
             {"createResourceRequest": {"type": "vm", "inputProperties": inputs, "isStateful": True}}
         )
 
-    def update(self, previous: dict[str, Any], outputs: dict[str, Any], inputs: dict[str, Any]) -> Run:
+    def update(
+        self, previous: dict[str, Any], outputs: dict[str, Any], inputs: dict[str, Any]
+    ) -> Run:
         """Update in a fresh process from `previous` inputs and outputs."""
         resource = {"type": "vm", "inputProperties": previous, "outputProperties": outputs}
-        return self.run({"updateResourceRequest": {"resource": resource, "inputProperties": inputs}})
+        return self.run(
+            {"updateResourceRequest": {"resource": resource, "inputProperties": inputs}}
+        )
 
     def destroy(self, previous: dict[str, Any], outputs: dict[str, Any]) -> Run:
         """Destroy in a fresh process."""

@@ -17,9 +17,11 @@ def test_clone_creates_a_running_marked_vm_with_its_outputs(pve: Pve, name: str)
     outputs = outputs_of(pve.create(pve.inputs(name)).response)
     vm = pve.vm(outputs["vmid"])
     assert (vm.name, vm.status, vm.node) == (name, "running", "pve1")
-    assert outputs["vmid"] == 100 and outputs["node"] == "pve1"
+    assert outputs["vmid"] == 100
+    assert outputs["node"] == "pve1"
     config = vm.config
-    assert config["scsi0"].startswith("local-lvm:vm-100-disk-0") and "size=8G" in config["scsi0"]
+    assert config["scsi0"].startswith("local-lvm:vm-100-disk-0")
+    assert "size=8G" in config["scsi0"]
     assert (config["cores"], config["memory"], config["tags"]) == ("2", "2048", "nixops4")
     assert config["description"] == f"nixops4-managed: {name}"
     assert config["ipconfig0"] == "ip=192.0.2.20/24,gw=192.0.2.1"
@@ -39,10 +41,13 @@ def test_linked_clone_into_a_pool_on_another_node(pve: Pve, name: str) -> None:
     """A linked clone keeps the template's storage, joins the pool, and is placed on the declared node."""
     pve.fake.pools["web"] = set()
     pve.fake.pool_info["web"] = {"comment": None, "storage": set()}
-    inputs = pve.inputs(name, node="pve2", pool="web", clone={"template": "nixos-template", "full": False})
+    inputs = pve.inputs(
+        name, node="pve2", pool="web", clone={"template": "nixos-template", "full": False}
+    )
     outputs = outputs_of(pve.create(inputs).response)
     vm = pve.vm(outputs["vmid"])
-    assert vm.node == "pve2" and outputs["node"] == "pve2"
+    assert vm.node == "pve2"
+    assert outputs["node"] == "pve2"
     assert outputs["vmid"] in pve.fake.pools["web"]
     assert vm.config["scsi0"].startswith("local-lvm:vm-100-disk-0")
 
@@ -65,7 +70,8 @@ def test_image_import_creates_a_uefi_vm_from_a_nixos_image(pve: Pve, name: str) 
     assert outputs["vmid"] == 4321
     config = pve.vm(4321).config
     assert config["virtio0"].startswith("local-lvm:vm-4321-disk-")
-    assert "size=6G" in config["virtio0"] and "discard=on" in config["virtio0"]
+    assert "size=6G" in config["virtio0"]
+    assert "discard=on" in config["virtio0"]
     assert "import-from" not in config["virtio0"]
     assert config["efidisk0"].startswith("local-lvm:vm-4321-disk-")
     assert (config["bios"], config["machine"], config["serial0"]) == ("ovmf", "q35", "socket")
@@ -87,7 +93,7 @@ def test_image_that_does_not_exist_fails_with_pve_message(pve: Pve, name: str) -
 def test_not_started_vm_reports_static_addresses_and_declared_host_key(pve: Pve, name: str) -> None:
     """`start = false`: no agent to ask, so addresses come from cloud-init and the key from inputs."""
     key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBakedIntoTheImage"
-    inputs = pve.inputs(name, start=False, sshHostKey={"publicKey": key})
+    inputs = pve.inputs(name, start=False, hostIdentity={"publicKey": key})
     inputs["cloudInit"]["ipConfig"] = [{"ipv4": "192.0.2.30/24", "ipv6": "2001:db8::30/64"}]
     outputs = outputs_of(pve.create(inputs).response)
     assert pve.vm(outputs["vmid"]).status == "stopped"
@@ -123,12 +129,15 @@ def test_foreign_vm_with_the_name_is_adopted_only_when_asked(pve: Pve, name: str
     assert f"name {name!r} but was not created by nixops4" in message
     run = pve.create(pve.inputs(name, adopt=True, allowReboot=True))
     outputs = outputs_of(run.response)
-    assert outputs["vmid"] == 700 and outputs["macAddresses"] == ["BC:24:11:AA:BB:CC"]
+    assert outputs["vmid"] == 700
+    assert outputs["macAddresses"] == ["BC:24:11:AA:BB:CC"]
     assert pve.vm(700).config["description"] == f"nixops4-managed: {name}"
     assert len(pve.vms_named(name)) == 1
 
 
-def test_create_interrupted_after_the_clone_adopts_it_on_the_next_apply(pve: Pve, name: str) -> None:
+def test_create_interrupted_after_the_clone_adopts_it_on_the_next_apply(
+    pve: Pve, name: str
+) -> None:
     """The clone carries the marker: after a failure before the state event, no duplicate appears."""
     pve.fake.fail("PUT", "/nodes/pve1/qemu/100/config", 500, "interrupted", times=1)
     assert "interrupted" in error_of(pve.create(pve.inputs(name)).response)
@@ -150,8 +159,16 @@ def test_create_killed_after_the_clone_adopts_it_on_the_next_apply(pve: Pve, nam
     from tests.proxmox.conftest import PROVIDER
 
     pve.fake.guest_agent_delay = 30
-    request = {"createResourceRequest": {"type": "vm", "inputProperties": pve.inputs(name), "isStateful": True}}
-    process = subprocess.Popen(PROVIDER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    request = {
+        "createResourceRequest": {
+            "type": "vm",
+            "inputProperties": pve.inputs(name),
+            "isStateful": True,
+        }
+    }
+    process = subprocess.Popen(
+        PROVIDER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
     assert process.stdin is not None
     process.stdin.write(json.dumps(request).encode() + b"\n")
     process.stdin.flush()
@@ -190,6 +207,8 @@ def test_invalid_inputs_name_the_field(pve: Pve, name: str) -> None:
     """Bad inputs are refused before any call, naming the field."""
     inputs = pve.inputs(name, bios="ovmf")
     assert "efiDisk" in error_of(pve.create(inputs).response)
-    inputs = pve.inputs(name, connection={"url": pve.fake.url, "tokenId": "no-bang", "tokenSecretFile": "/x"})
+    inputs = pve.inputs(
+        name, connection={"url": pve.fake.url, "tokenId": "no-bang", "tokenSecretFile": "/x"}
+    )
     assert "tokenId" in error_of(pve.create(inputs).response)
     assert not pve.vms_named(name)

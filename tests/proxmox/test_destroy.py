@@ -28,7 +28,8 @@ def test_destroy_without_disk_permission_is_refused(pve: Pve, name: str) -> None
     message = error_of(pve.destroy(inputs, outputs).response)
     assert "destroying VM 100 would delete its disks (scsi0)" in message
     assert "destroyDisks = true" in message
-    assert pve.vm(100).status == "running" and _volumes(pve, 100)
+    assert pve.vm(100).status == "running"
+    assert _volumes(pve, 100)
 
 
 def test_destroy_with_disk_permission_shuts_down_and_purges(pve: Pve, name: str) -> None:
@@ -36,12 +37,16 @@ def test_destroy_with_disk_permission_shuts_down_and_purges(pve: Pve, name: str)
     inputs, outputs = _created(pve, name, destroyDisks=True)
     run = pve.destroy(inputs, outputs)
     assert "destroyResourceResponse" in run.response, run.response
-    assert pve.fake.vm(100) is None and not _volumes(pve, 100)
-    assert "shutting down VM 100: done" in run.stderr and "stopping VM 100" not in run.stderr
+    assert pve.fake.vm(100) is None
+    assert not _volumes(pve, 100)
+    assert "shutting down VM 100: done" in run.stderr
+    assert "stopping VM 100" not in run.stderr
     delete = [r for r in pve.fake.requests if r[0] == "DELETE"]
-    assert delete and "/qemu/100" in delete[-1][1]
+    assert delete
+    assert "/qemu/100" in delete[-1][1]
     again = pve.destroy(inputs, outputs)
-    assert "destroyResourceResponse" in again.response and "VM already gone" in again.stderr
+    assert "destroyResourceResponse" in again.response
+    assert "VM already gone" in again.stderr
 
 
 def test_guest_ignoring_shutdown_is_stopped(pve: Pve, name: str) -> None:
@@ -59,7 +64,8 @@ def test_protection_is_honoured(pve: Pve, name: str) -> None:
     """A protected VM is not destroyed; turning protection off first lets it go."""
     inputs, outputs = _created(pve, name, protection=True, destroyDisks=True)
     message = error_of(pve.destroy(inputs, outputs).response)
-    assert "VM 100 is protected" in message and "protection = false" in message
+    assert "VM 100 is protected" in message
+    assert "protection = false" in message
     assert pve.vm(100).status == "running"
     unprotected = dict(inputs, protection=False)
     outputs = outputs_of(pve.update(inputs, outputs, unprotected).response)

@@ -34,7 +34,9 @@ def test_persistent_5xx_fails_within_the_bound(pve: Pve, name: str) -> None:
 
 def test_pve_500_is_not_retried_and_is_quoted(pve: Pve, name: str) -> None:
     """A 500 is PVE refusing the request: reported at once with its message."""
-    pve.fake.fail("POST", "/nodes/pve1/qemu/9000/clone", 500, "unable to clone: storage offline", times=1)
+    pve.fake.fail(
+        "POST", "/nodes/pve1/qemu/9000/clone", 500, "unable to clone: storage offline", times=1
+    )
     message = error_of(pve.create(pve.inputs(name)).response)
     assert "PVE answered 500: unable to clone: storage offline" in message
 
@@ -49,14 +51,16 @@ def test_connection_refused_is_bounded_and_clear(pve: Pve, name: str) -> None:
     started = time.monotonic()
     message = error_of(pve.create(inputs).response)
     assert time.monotonic() - started < 10
-    assert f"cannot reach PVE at {url}" in message and "Connection refused" in message
+    assert f"cannot reach PVE at {url}" in message
+    assert "Connection refused" in message
 
 
 def test_untrusted_certificate_names_ca_file(pve: Pve, name: str) -> None:
     """Without the CA file the certificate is not trusted, and the error says to set caFile."""
     inputs = pve.inputs(name, connection=pve.connection(caFile=None))
     message = error_of(pve.create(inputs).response)
-    assert "TLS verification" in message and "caFile" in message
+    assert "TLS verification" in message
+    assert "caFile" in message
 
 
 def test_wrong_token_secret_is_a_clear_401(pve: Pve, name: str) -> None:
@@ -65,7 +69,8 @@ def test_wrong_token_secret_is_a_clear_401(pve: Pve, name: str) -> None:
     wrong.write_text("not-the-secret-0000\n")
     inputs = pve.inputs(name, connection=pve.connection(tokenSecretFile=str(wrong)))
     message = error_of(pve.create(inputs).response)
-    assert "PVE answered 401" in message and "token" in message
+    assert "PVE answered 401" in message
+    assert "token" in message
     assert "not-the-secret-0000" not in message
 
 
@@ -75,5 +80,6 @@ def test_wrong_password_is_a_clear_login_error(pve: Pve, name: str) -> None:
     wrong.write_text("hunter2-wrong\n")
     inputs = pve.inputs(name, connection=pve.connection(login="password", passwordFile=str(wrong)))
     message = error_of(pve.create(inputs).response)
-    assert "refused the login of 'root@pam'" in message and "passwordFile" in message
+    assert "refused the login of 'root@pam'" in message
+    assert "passwordFile" in message
     assert "hunter2-wrong" not in message

@@ -35,7 +35,7 @@ def test_every_mutable_field_is_applied_with_a_reboot_when_allowed(pve: Pve, nam
         protection=True, allowReboot=True,
     )  # fmt: skip
     changed["cloudInit"] = {
-        "storage": "local-lvm", "user": "admin", "sshKeys": ["ssh-ed25519 AAAAnewkey admin@example"],
+        "storage": "local-lvm", "user": "admin", "sshPublicKeys": ["ssh-ed25519 AAAAnewkey admin@example"],
         "ipConfig": [{"ipv4": "192.0.2.21/24", "gateway4": "192.0.2.1", "ipv6": "2001:db8::21/64",
                       "gateway6": "2001:db8::1"}, {"ipv4": "dhcp"}],
         "nameservers": ["192.0.2.54", "192.0.2.55"], "searchDomain": "prod.example.test",
@@ -44,23 +44,49 @@ def test_every_mutable_field_is_applied_with_a_reboot_when_allowed(pve: Pve, nam
     new = outputs_of(run.response)
     config = pve.vm(100).config
     assert "rebooting VM 100" in run.stderr
-    assert new["pendingChanges"] == [] and pve.vm(100).pending == {}
-    assert (config["name"], config["cores"], config["sockets"], config["cpu"]) == (f"{name}-renamed", "4", "2", "host")
-    assert (config["memory"], config["balloon"], config["machine"], config["bios"]) == ("4096", "1024", "q35", "ovmf")
+    assert new["pendingChanges"] == []
+    assert pve.vm(100).pending == {}
+    assert (config["name"], config["cores"], config["sockets"], config["cpu"]) == (
+        f"{name}-renamed",
+        "4",
+        "2",
+        "host",
+    )
+    assert (config["memory"], config["balloon"], config["machine"], config["bios"]) == (
+        "4096",
+        "1024",
+        "q35",
+        "ovmf",
+    )
     assert config["efidisk0"].startswith("local-lvm:")
     assert config["scsihw"] == "virtio-scsi-pci"
-    assert config["scsi0"] == "local-lvm:vm-100-disk-0,cache=writeback,discard=on,iothread=1,size=12G,ssd=1"
+    assert (
+        config["scsi0"]
+        == "local-lvm:vm-100-disk-0,cache=writeback,discard=on,iothread=1,size=12G,ssd=1"
+    )
     assert config["scsi1"].startswith("local-lvm:3")
     assert config["net0"] == "e1000=BC:24:11:12:34:56,bridge=vmbr1,firewall=1,tag=42"
     assert config["net1"].startswith("virtio,bridge=vmbr2") or "bridge=vmbr2" in config["net1"]
-    assert (config["serial0"], config["tags"], config["onboot"], config["protection"]) == ("socket", "nixops4;prod;web", "1", "1")
+    assert (config["serial0"], config["tags"], config["onboot"], config["protection"]) == (
+        "socket",
+        "nixops4;prod;web",
+        "1",
+        "1",
+    )
     assert config["description"] == f"front end\n\nnixops4-managed: {name}-renamed"
-    assert (config["ciuser"], config["nameserver"], config["searchdomain"]) == ("admin", "192.0.2.54 192.0.2.55", "prod.example.test")
+    assert (config["ciuser"], config["nameserver"], config["searchdomain"]) == (
+        "admin",
+        "192.0.2.54 192.0.2.55",
+        "prod.example.test",
+    )
     assert unquote(config["sshkeys"]).strip() == "ssh-ed25519 AAAAnewkey admin@example"
-    assert config["ipconfig0"] == "ip=192.0.2.21/24,gw=192.0.2.1,ip6=2001:db8::21/64,gw6=2001:db8::1"
+    assert (
+        config["ipconfig0"] == "ip=192.0.2.21/24,gw=192.0.2.1,ip6=2001:db8::21/64,gw6=2001:db8::1"
+    )
     assert config["ipconfig1"] == "ip=dhcp"
     assert new["macAddresses"][0] == "BC:24:11:12:34:56"
-    assert new["ipv4Addresses"][0] == "192.0.2.21" and new["ipv6Addresses"] == ["2001:db8::21"]
+    assert new["ipv4Addresses"][0] == "192.0.2.21"
+    assert new["ipv6Addresses"] == ["2001:db8::21"]
     assert pve.fake.cloudinit_generations[100] == 2
     unchanged = pve.update(changed, new, changed)
     assert "changing VM config" not in unchanged.stderr
@@ -76,10 +102,12 @@ def test_changes_needing_a_reboot_are_reported_by_name(pve: Pve, name: str) -> N
     assert "changes wait for the next reboot" in run.stderr
     vm = pve.vm(100)
     assert (vm.config["cores"], vm.pending["cores"], vm.pending["memory"]) == ("2", "3", "3072")
-    assert vm.config["description"].startswith("notes") and vm.config["tags"] == "db;nixops4"
+    assert vm.config["description"].startswith("notes")
+    assert vm.config["tags"] == "db;nixops4"
     allowed = dict(changed, allowReboot=True)
     again = outputs_of(pve.update(changed, new, allowed).response)
-    assert again["pendingChanges"] == [] and vm.config["cores"] == "3"
+    assert again["pendingChanges"] == []
+    assert vm.config["cores"] == "3"
 
 
 def test_disk_shrink_is_refused_and_nothing_changes(pve: Pve, name: str) -> None:
@@ -89,14 +117,15 @@ def test_disk_shrink_is_refused_and_nothing_changes(pve: Pve, name: str) -> None
     message = error_of(pve.update(inputs, outputs, smaller).response)
     assert "disk scsi0 of VM 100 is 8 GiB; it cannot shrink to 5 GiB" in message
     assert "only grow" in message
-    assert pve.vm(100).config["cores"] == "2" and "size=8G" in pve.vm(100).config["scsi0"]
+    assert pve.vm(100).config["cores"] == "2"
+    assert "size=8G" in pve.vm(100).config["scsi0"]
 
 
 def test_cloud_init_change_regenerates_the_drive(pve: Pve, name: str) -> None:
     """New keys and addresses on a running VM regenerate the cloud-init drive, nothing stays pending."""
     inputs, outputs = _created(pve, name)
     changed = dict(inputs)
-    changed["cloudInit"] = dict(inputs["cloudInit"], sshKeys=["ssh-ed25519 AAAAother ops@laptop"],
+    changed["cloudInit"] = dict(inputs["cloudInit"], sshPublicKeys=["ssh-ed25519 AAAAother ops@laptop"],
                                 ipConfig=[{"ipv4": "192.0.2.99/24"}], searchDomain=None)  # fmt: skip
     run = pve.update(inputs, outputs, changed)
     new = outputs_of(run.response)
@@ -104,7 +133,8 @@ def test_cloud_init_change_regenerates_the_drive(pve: Pve, name: str) -> None:
     assert pve.fake.cloudinit_generations[100] == 2
     drive = pve.fake.cloudinit_drives[100]
     assert unquote(drive["sshkeys"]).strip() == "ssh-ed25519 AAAAother ops@laptop"
-    assert drive["ipconfig0"] == "ip=192.0.2.99/24" and "searchdomain" not in drive
+    assert drive["ipconfig0"] == "ip=192.0.2.99/24"
+    assert "searchdomain" not in drive
     assert new["pendingChanges"] == []
 
 
@@ -124,14 +154,21 @@ def test_a_lock_held_too_long_fails_within_the_bound(pve: Pve, name: str) -> Non
     pve.served.call(pve.fake.hold_config_lock(100, None))
     changed = dict(inputs, cores=1, connection=pve.connection(timeouts={"retry": 1}))
     message = error_of(pve.update(inputs, outputs, changed).response)
-    assert "stayed locked by another task" in message and "lock-100.conf" in message
+    assert "stayed locked by another task" in message
+    assert "lock-100.conf" in message
     pve.fake.release_config_lock(100)
 
 
 def test_concurrent_config_change_is_detected_by_digest(pve: Pve, name: str) -> None:
     """A digest mismatch (someone changed the config) re-reads and re-applies."""
     inputs, outputs = _created(pve, name)
-    pve.fake.fail("PUT", "/nodes/pve1/qemu/100/config", 500, "checksum mismatch (file change by other user?)", times=1)
+    pve.fake.fail(
+        "PUT",
+        "/nodes/pve1/qemu/100/config",
+        500,
+        "checksum mismatch (file change by other user?)",
+        times=1,
+    )
     run = pve.update(inputs, outputs, dict(inputs, cores=5))
     outputs_of(run.response)
     assert "VM config changed concurrently" in run.stderr
@@ -144,9 +181,11 @@ def test_node_change_migrates_only_when_allowed(pve: Pve, name: str) -> None:
     moved = dict(inputs, node="pve2")
     message = error_of(pve.update(inputs, outputs, moved).response)
     assert "VM 100 is on node pve1, but node 'pve2' is declared" in message
-    assert "allowMigration" in message and pve.vm(100).node == "pve1"
+    assert "allowMigration" in message
+    assert pve.vm(100).node == "pve1"
     new = outputs_of(pve.update(inputs, outputs, dict(moved, allowMigration=True)).response)
-    assert pve.vm(100).node == "pve2" and new["node"] == "pve2"
+    assert pve.vm(100).node == "pve2"
+    assert new["node"] == "pve2"
 
 
 def test_vmid_cannot_change(pve: Pve, name: str) -> None:

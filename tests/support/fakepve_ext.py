@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
-from fakepve import FakePve, PveError, TaskError
+from fakepve import FakePve, PveError
 from fakepve.certs import make_cert
 from fakepve.qemu import with_mac
 
@@ -90,7 +90,8 @@ class ExtendedPve(FakePve):  # type: ignore[misc]
         value = vm.config.get(disk)
         if value is None or not DRIVE.match(disk):
             raise PveError(500, f"disk '{disk}' does not exist")
-        current = _size_bytes(re.search(r"size=([^,]+)", value).group(1)) if "size=" in value else 0
+        found = re.search(r"size=([^,]+)", value)
+        current = _size_bytes(found.group(1)) if found else 0
         text = str(v["size"])
         wanted = current + _size_bytes(text[1:]) if text.startswith("+") else _size_bytes(text)
         if wanted < current:
@@ -150,8 +151,10 @@ class ExtendedPve(FakePve):  # type: ignore[misc]
     # ------------------------------------------------------ wrapped handlers
 
     async def _qm_create(self, v: dict[str, Any], user: str) -> Any:
-        """`import-from=<volume>` on a new disk: PVE allocates a disk of the source image's size and
-        copies the image into it; the option does not stay in the config."""
+        """`import-from=<volume>` on a new disk: PVE copies the image into a disk of its size.
+
+        The option does not stay in the config; a missing source volume fails the create.
+        """
         v = dict(v)
         for key, value in list(v.items()):
             if DRIVE.match(key) and "import-from=" in str(value):
@@ -206,8 +209,11 @@ class ExtendedPve(FakePve):  # type: ignore[misc]
             self._boot_guest(vm)
 
     def _boot_guest(self, vm: Any) -> None:
-        """The image's qemu-guest-agent answers after `guest_agent_delay` seconds, reporting each NIC by
-        its MAC with the address cloud-init configured (or a DHCP lease), and the host key file."""
+        """The image's qemu-guest-agent answers after `guest_agent_delay` seconds.
+
+        It reports each NIC by its MAC with the address cloud-init configured (or a DHCP lease),
+        and serves the SSH host key file the guest generated on its first boot.
+        """
         vm.agent = None
         if self.guest_agent_delay is None or str(vm.config.get("agent", "0")).split(",")[0] not in (
             "1",

@@ -84,7 +84,7 @@ class CloudInit(Model):
         default="ide2", pattern=r"^(ide[0-3]|sata[0-5]|scsi[0-9])$", description="Drive slot."
     )
     user: str | None = Field(default=None, description="User cloud-init creates; null: image's.")
-    ssh_keys: list[str] = Field(
+    ssh_public_keys: list[str] = Field(
         default_factory=list, description="SSH public keys authorised for `user`."
     )
     ip_config: list[IpConfig] = Field(
@@ -98,7 +98,7 @@ class CloudInit(Model):
         """The cloud-init config keys; None values are keys to delete."""
         keys: dict[str, str | None] = {
             "ciuser": self.user,
-            "sshkeys": encode_ssh_keys(self.ssh_keys) if self.ssh_keys else None,
+            "sshkeys": encode_ssh_keys(self.ssh_public_keys) if self.ssh_public_keys else None,
             "nameserver": " ".join(self.nameservers) or None,
             "searchdomain": self.search_domain,
         }

@@ -37,7 +37,7 @@ def wait_for_agent(client: PveClient, base: str, vmid: int, ctx: Context) -> Non
                     f"(last answer: {last})",
                     hint="Check that the image runs qemu-guest-agent and boots; raise "
                     "`connection.timeouts.agent`, or set `agent = false` and declare "
-                    "`sshHostKey.publicKey`.",
+                    "`hostIdentity.publicKey`.",
                 )
             progress.tick()
             time.sleep(delay)
@@ -69,7 +69,7 @@ def agent_host_key(client: PveClient, base: str, path: str) -> str:
     if not content.startswith(("ssh-", "ecdsa-")):
         raise ResourceError(
             f"the guest's {path} does not hold an SSH public key (got {content[:40]!r})",
-            hint="Point `sshHostKey.path` at the host key the image generates, e.g. "
+            hint="Point `hostIdentity.agentPath` at the host key the image generates, e.g. "
             "/etc/ssh/ssh_host_ed25519_key.pub.",
         )
     key_type, key, *_comment = content.split()

@@ -90,13 +90,15 @@ class EfiDisk(Model):
     """The EFI variables disk UEFI (`bios = "ovmf"`) needs."""
 
     storage: str = Field(description="PVE storage of the 4 MiB EFI variables disk.")
-    pre_enrolled_keys: bool = Field(
+    pre_enrolled_certificates: bool = Field(
         default=False, description="Enroll Microsoft's Secure Boot keys (NixOS boots without)."
     )
 
     def create_value(self) -> str:
         """The `efidisk0` property string that allocates it."""
-        return f"{self.storage}:1,efitype=4m,pre-enrolled-keys={int(self.pre_enrolled_keys)}"
+        return (
+            f"{self.storage}:1,efitype=4m,pre-enrolled-keys={int(self.pre_enrolled_certificates)}"
+        )
 
 
 def split_property(value: str) -> tuple[str, dict[str, str]]:

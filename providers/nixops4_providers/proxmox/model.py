@@ -35,7 +35,7 @@ class CloneSource(Model):
         return self
 
 
-class SshHostKey(Model):
+class HostIdentity(Model):
     """Where the VM's SSH host public key comes from (nixops4-nixos checks it strictly)."""
 
     public_key: str | None = Field(
@@ -43,7 +43,7 @@ class SshHostKey(Model):
         description="The key, when it is known beforehand (e.g. baked into the image); "
         "otherwise it is read through the guest agent.",
     )
-    path: str = Field(
+    agent_path: str = Field(
         default="/etc/ssh/ssh_host_ed25519_key.pub",
         description="File the guest agent reads the key from.",
     )
@@ -52,7 +52,16 @@ class SshHostKey(Model):
 class VmInputs(Model):
     """Inputs of `vm`."""
 
-    connection: Connection = Field(description="PVE API endpoint and credentials.")
+    connection: Connection = Field(
+        description="PVE API endpoint and credentials.",
+        examples=[
+            {
+                "url": "https://pve1.example.org:8006",
+                "tokenId": "nixops4@pve!deploy",
+                "tokenSecretFile": "/run/keys/pve-token",
+            }
+        ],
+    )
     node: str = Field(
         description="Node the VM runs on; a change migrates it when `allowMigration` is set."
     )
@@ -120,8 +129,8 @@ class VmInputs(Model):
         default=False,
         description="Take over an existing VM with the declared name or vmid not created here.",
     )
-    ssh_host_key: SshHostKey = Field(
-        default_factory=SshHostKey, description="Source of the `sshHostPublicKey` output."
+    host_identity: HostIdentity = Field(
+        default_factory=HostIdentity, description="Source of the `sshHostPublicKey` output."
     )
 
     @model_validator(mode="after")

@@ -25,7 +25,7 @@ LOG_TAIL = 12
 """Lines of a failed task's log quoted in the error."""
 
 
-class TaskFailed(ResourceError):
+class TaskFailedError(ResourceError):
     """A PVE task ended with an exit status other than OK."""
 
 
@@ -38,7 +38,7 @@ def upid_node(upid: str) -> str:
 
 
 def wait_task(client: PveClient, upid: str, ctx: Context, what: str) -> None:
-    """Poll the task with a short, growing backoff until it stops; raise TaskFailed with its log."""
+    """Poll the task with a short, growing backoff until it stops; raise TaskFailedError with its log."""
     node = upid_node(upid)
     path = f"nodes/{node}/tasks/{quote(upid, safe='')}"
     delay = FIRST_POLL
@@ -63,7 +63,7 @@ def wait_task(client: PveClient, upid: str, ctx: Context, what: str) -> None:
         ctx.log.warning(f"{what}: task ended with warnings", upid=upid, exitstatus=exit_status)
         return
     tail = task_log_tail(client, path)
-    raise TaskFailed(
+    raise TaskFailedError(
         f"{what} failed: {exit_status}\ntask {upid} log (last lines):\n{tail}",
         hint="The task log above is PVE's own; fix its cause and apply again.",
     )

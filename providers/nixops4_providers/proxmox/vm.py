@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from nixops4_protocol.errors import ResourceError
@@ -14,7 +15,7 @@ from .connection import PveClient, PveError
 from .guest import agent_addresses, agent_host_key, wait_for_agent
 from .hardware import DISK_SLOT, drive_size_gib, drive_value, nic_mac, split_property
 from .model import VmInputs, VmOutputs
-from .tasks import TaskFailed, run_task, with_lock_retry
+from .tasks import TaskFailedError, run_task, with_lock_retry
 
 if TYPE_CHECKING:
     from nixops4_protocol.context import Context
@@ -328,7 +329,7 @@ def _converge(
             client,
             ctx,
             f"growing disk {slot} of VM {vmid} to {size} GiB",
-            lambda slot=slot, size=size: client.put(f"{base}/resize", disk=slot, size=f"{size}G"),
+            partial(client.put, f"{base}/resize", disk=slot, size=f"{size}G"),
         )
     changed = _apply_config(client, inputs, vmid, base, ctx)
     if inputs.cloud_init is not None and any(is_cloud_init_key(key) for key in changed):
@@ -360,7 +361,16 @@ def _converge(
             vmid=vmid,
             pending=pending,
         )
-    return _outputs(client, inputs, vmid, node, base, running, pending, previous, ctx)
+    return _outputs(
+        client,
+        inputs,
+        ctx,
+        vmid=vmid,
+        node=node,
+        running=running,
+        pending=pending,
+        previous=previous,
+    )
 
 
 def _migrate_if_needed(
@@ -408,13 +418,13 @@ def _apply_config(
                 client,
                 ctx,
                 f"changing the config of VM {vmid}",
-                lambda: client.put(f"{base}/config", **params),
+                partial(client.put, f"{base}/config", **params),
             )
         except PveError as error:
-            if "checksum mismatch" in str(error) or "file changed by other user" in str(error):
-                if attempt < DIGEST_ATTEMPTS:
-                    ctx.log.warning("VM config changed concurrently, re-reading", vmid=vmid)
-                    continue
+            concurrent = "checksum mismatch" in str(error) or "file changed by other" in str(error)
+            if concurrent and attempt < DIGEST_ATTEMPTS:
+                ctx.log.warning("VM config changed concurrently, re-reading", vmid=vmid)
+                continue
             raise
         return changes.keys()
     raise AssertionError("unreachable")
@@ -423,9 +433,7 @@ def _apply_config(
 def _pending(client: PveClient, base: str) -> list[str]:
     """Config keys with a change PVE holds until the next start."""
     entries = client.get(f"{base}/pending")
-    return sorted(
-        str(e["key"]) for e in entries if "pending" in e or e.get("delete")
-    )
+    return sorted(str(e["key"]) for e in entries if "pending" in e or e.get("delete"))
 
 
 def _disks_of(config: dict[str, Any]) -> list[str]:
@@ -453,7 +461,7 @@ def _power_off(client: PveClient, base: str, vmid: int, ctx: Context) -> None:
             f"shutting down VM {vmid}",
             lambda: client.post(f"{base}/status/shutdown", timeout=timeout),
         )
-    except TaskFailed as error:
+    except TaskFailedError as error:
         ctx.log.warning(
             "clean shutdown failed, stopping the VM", vmid=vmid, error=str(error).splitlines()[0]
         )
@@ -464,15 +472,16 @@ def _power_off(client: PveClient, base: str, vmid: int, ctx: Context) -> None:
 def _outputs(
     client: PveClient,
     inputs: VmInputs,
+    ctx: Context,
+    *,
     vmid: int,
     node: str,
-    base: str,
     running: bool,
     pending: list[str],
     previous: VmOutputs | None,
-    ctx: Context,
 ) -> VmOutputs:
     """Read MACs from the config, addresses and host key from the agent or the declaration."""
+    base = _base(node, vmid)
     config = client.get(f"{base}/config")
     macs = [nic_mac(str(config.get(f"net{i}", ""))) or "" for i in range(len(inputs.networks))]
     static = [
@@ -480,12 +489,12 @@ def _outputs(
     ]
     ipv4 = [v4 for v4, _ in static if v4]
     ipv6 = [v6 for _, v6 in static if v6]
-    host_key = inputs.ssh_host_key.public_key
+    host_key = inputs.host_identity.public_key
     if inputs.agent and running:
         wait_for_agent(client, base, vmid, ctx)
         ipv4, ipv6 = agent_addresses(client, base, macs)
         if host_key is None:
-            host_key = agent_host_key(client, base, inputs.ssh_host_key.path)
+            host_key = agent_host_key(client, base, inputs.host_identity.agent_path)
     elif host_key is None and previous is not None:
         host_key = previous.ssh_host_public_key
     return VmOutputs.model_validate(
