@@ -12,12 +12,17 @@ from typing import Any
 import pytest
 from nixops4_protocol.testing import TRANSCRIPT, Run, leaked, run_requests
 
-from tests.support.fakepve_ext import GIB, ExtendedPve, Served, serve
+from tests.support.fakepve_ext import (
+    TEMPLATE,
+    ExtendedPve,
+    Served,
+    add_image,
+    add_template,
+    serve,
+)
 
 PROVIDER = [sys.executable, "-m", "nixops4_providers.proxmox"]
 TOKEN_ID = "root@pam!nixops4"
-TEMPLATE = 9000
-IMAGE = "local:import/nixos-image.qcow2"
 
 
 @dataclass
@@ -116,33 +121,6 @@ class Pve:
         return [vm for vm in self.fake.vms if vm.name == name]
 
 
-def _add_template(fake: ExtendedPve) -> None:
-    """A NixOS template VM 9000 with a 4 GiB base disk, a NIC and the guest agent on."""
-    fake.storages["local-lvm"].setdefault("volumes", {})["base-9000-disk-0"] = {
-        "content": "images", "format": "raw", "size": 4 * GIB, "vmid": TEMPLATE, "ctime": 0,
-    }  # fmt: skip
-    fake.add_vm(
-        TEMPLATE,
-        "nixos-template",
-        template=True,
-        config={
-            "scsi0": "local-lvm:base-9000-disk-0,size=4G",
-            "scsihw": "virtio-scsi-single",
-            "net0": "virtio=BC:24:11:00:90:00,bridge=vmbr0",
-            "agent": "1",
-            "memory": "1024",
-            "cores": 1,
-            "template": 1,
-        },
-    )
-
-
-def _add_image(fake: ExtendedPve) -> None:
-    """A 2 GiB NixOS qcow2 image on `local`, which takes `import` content."""
-    fake.storages["local"]["content"] += ",import"
-    fake.store_file("local", "nixos-image.qcow2", 2 * GIB, content="import")
-
-
 @pytest.fixture(scope="session")
 def _pve_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("fakepve")
@@ -157,8 +135,8 @@ def pve(_pve_directory: Path, tmp_path: Path) -> Iterator[Pve]:
     fake = served.pve
     fake.apitokens[TOKEN_ID] = token_secret
     fake.add_node("pve2")
-    _add_template(fake)
-    _add_image(fake)
+    add_template(fake)
+    add_image(fake)
     driver = Pve(served, token_secret, password, _pve_directory)
     start = len(TRANSCRIPT)
     try:

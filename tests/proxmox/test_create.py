@@ -7,7 +7,8 @@ from urllib.parse import unquote
 import pytest
 from nixops4_protocol.testing import error_of, outputs_of
 
-from tests.proxmox.conftest import IMAGE, Pve
+from tests.proxmox.conftest import Pve
+from tests.support.fakepve_ext import IMAGE
 
 pytestmark = pytest.mark.proxmox
 
@@ -192,6 +193,15 @@ def test_failing_task_shows_its_log(pve: Pve, name: str) -> None:
     assert "creating a clone of VM 9000 with ID 100" in message
     assert "No space left on device" in message
     assert not pve.vms_named(name)
+
+
+def test_task_ending_with_warnings_succeeds_with_a_log_line(pve: Pve, name: str) -> None:
+    """`WARNINGS: n` is a success; the provider says so on stderr."""
+    pve.fake.task_warnings["qmclone"] = 2
+    run = pve.create(pve.inputs(name))
+    assert outputs_of(run.response)["vmid"] == 100
+    assert "cloning template 9000 to VM 100: task ended with warnings" in run.stderr
+    assert "WARNINGS: 2" in run.stderr
 
 
 def test_guest_agent_timeout_is_bounded_and_clear(pve: Pve, name: str) -> None:

@@ -19,13 +19,15 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
-from fakepve import FakePve, PveError
+from fakepve import FakePve, PveError, TaskError
 from fakepve.certs import make_cert
 from fakepve.qemu import with_mac
 
 T = TypeVar("T")
 GIB = 1024**3
 DRIVE = re.compile(r"^(ide|sata|scsi|virtio)\d+$")
+TEMPLATE = 9000
+IMAGE = "local:import/nixos-image.qcow2"
 HOST_KEY_PATH = "/etc/ssh/ssh_host_ed25519_key.pub"
 CLOUD_INIT = re.compile(r"^(ciuser|cipassword|citype|sshkeys|nameserver|searchdomain|ipconfig\d+)$")
 
@@ -68,6 +70,8 @@ class ExtendedPve(FakePve):  # type: ignore[misc]
         self.host_keys: dict[int, str] = {}
         # Hand out this many VMIDs from cluster/nextid that a concurrent deploy then takes.
         self.nextid_races = 0
+        # Task type -> warnings its next run logs: PVE then ends it with `WARNINGS: n`, not `OK`.
+        self.task_warnings: dict[str, int] = {}
 
     # -------------------------------------------------------------- new routes
 
@@ -189,15 +193,28 @@ class ExtendedPve(FakePve):  # type: ignore[misc]
     async def task(
         self, node: str, ttype: str, tid: Any, user: str, body: Any, **kwargs: Any
     ) -> Any:
-        """Every task as fakepve runs it; a booted guest's agent comes up, a stopped one's goes away."""
+        """Every task as fakepve runs it; a booted guest's agent comes up, a stopped one's goes away.
+
+        A task with `task_warnings` logs `WARN:` lines and ends as PVE's worker does when it warned:
+        exit status `WARNINGS: n`, last log line `TASK WARNINGS: n`.
+        """
+        warnings = self.task_warnings.pop(ttype, 0)
 
         async def observed() -> Any:
             note = await body()
             self._after_task(ttype, tid)
             self.task_ends.append((ttype, str(tid), time.monotonic()))
+            if warnings:
+                raise TaskError(f"WARNINGS: {warnings}")
             return note
 
-        return await super().task(node, ttype, tid, user, observed, **kwargs)
+        upid = await super().task(node, ttype, tid, user, observed, **kwargs)
+        record = self.tasks[upid]
+        if warnings and record.get("status") == "stopped":
+            log = record["log"]
+            log[-2:] = [f"WARN: warning {n + 1} of the {ttype} task" for n in range(warnings)]
+            log.append(f"TASK WARNINGS: {warnings}")
+        return upid
 
     def _after_task(self, ttype: str, tid: Any) -> None:
         vm = self.vm(int(tid)) if str(tid).isdigit() else None
@@ -298,6 +315,33 @@ class Served:
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(30)
+
+
+def add_template(fake: ExtendedPve) -> None:
+    """A NixOS template VM 9000 with a 4 GiB base disk, a NIC and the guest agent on."""
+    fake.storages["local-lvm"].setdefault("volumes", {})["base-9000-disk-0"] = {
+        "content": "images", "format": "raw", "size": 4 * GIB, "vmid": TEMPLATE, "ctime": 0,
+    }  # fmt: skip
+    fake.add_vm(
+        TEMPLATE,
+        "nixos-template",
+        template=True,
+        config={
+            "scsi0": "local-lvm:base-9000-disk-0,size=4G",
+            "scsihw": "virtio-scsi-single",
+            "net0": "virtio=BC:24:11:00:90:00,bridge=vmbr0",
+            "agent": "1",
+            "memory": "1024",
+            "cores": 1,
+            "template": 1,
+        },
+    )
+
+
+def add_image(fake: ExtendedPve) -> None:
+    """A 2 GiB NixOS qcow2 image on `local`, which takes `import` content."""
+    fake.storages["local"]["content"] += ",import"
+    fake.store_file("local", "nixos-image.qcow2", 2 * GIB, content="import")
 
 
 def serve(directory: str, *, password: str, time_scale: float = 0.0) -> Served:
