@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import subprocess
+import time
 from urllib.parse import unquote
 
 import pytest
-from nixops4_protocol.testing import error_of, outputs_of
+from nixops4_protocol.testing import async_run_requests, error_of, outputs_of
 
-from tests.proxmox.conftest import Pve
+from tests.proxmox.conftest import PROVIDER, Pve
 from tests.support.fakepve_ext import IMAGE
 
 pytestmark = pytest.mark.proxmox
@@ -113,6 +117,24 @@ def test_vmid_race_takes_the_next_free_id(pve: Pve, name: str) -> None:
     assert [vm.vmid for vm in pve.vms_named(name)] == [102]
 
 
+async def test_concurrent_deploys_get_distinct_vmids(pve: Pve, name: str) -> None:
+    """Three providers creating VMs at once each end up with their own VMID."""
+    requests = [
+        {
+            "createResourceRequest": {
+                "type": "vm",
+                "inputProperties": pve.inputs(f"{name}-{n}"),
+                "isStateful": True,
+            }
+        }
+        for n in range(3)
+    ]
+    runs = await asyncio.gather(*(async_run_requests(PROVIDER, [request]) for request in requests))
+    vmids = sorted(outputs_of(run.responses[0])["vmid"] for run in runs)
+    assert len(set(vmids)) == 3
+    assert sorted(vm.vmid for vm in pve.fake.vms if vm.name.startswith(name)) == vmids
+
+
 def test_declared_vmid_in_use_is_refused(pve: Pve, name: str) -> None:
     """A declared vmid held by a foreign VM is refused, naming adopt."""
     pve.fake.add_vm(555, "someone-else")
@@ -153,12 +175,6 @@ def test_create_interrupted_after_the_clone_adopts_it_on_the_next_apply(
 
 def test_create_killed_after_the_clone_adopts_it_on_the_next_apply(pve: Pve, name: str) -> None:
     """A provider killed while it waits for the agent leaves a marked clone; re-applying adopts it."""
-    import json
-    import subprocess
-    import time
-
-    from tests.proxmox.conftest import PROVIDER
-
     pve.fake.guest_agent_delay = 30
     request = {
         "createResourceRequest": {
@@ -180,7 +196,7 @@ def test_create_killed_after_the_clone_adopts_it_on_the_next_apply(pve: Pve, nam
     process.kill()
     process.wait()
     pve.fake.guest_agent_delay = 0
-    pve.fake._boot_guest(pve.vms_named(name)[0])  # the guest finishes booting meanwhile
+    pve.fake.boot_guest(pve.vms_named(name)[0])  # the guest finishes booting meanwhile
     outputs = outputs_of(pve.create(pve.inputs(name)).response)
     assert [vm.vmid for vm in pve.vms_named(name)] == [outputs["vmid"]]
 

@@ -223,9 +223,9 @@ class ExtendedPve(FakePve):  # type: ignore[misc]
         if ttype in ("qmstop", "qmshutdown", "qmdestroy"):
             vm.agent = None
         elif ttype in ("qmstart", "qmreboot") and vm.status == "running":
-            self._boot_guest(vm)
+            self.boot_guest(vm)
 
-    def _boot_guest(self, vm: Any) -> None:
+    def boot_guest(self, vm: Any) -> None:
         """The image's qemu-guest-agent answers after `guest_agent_delay` seconds.
 
         It reports each NIC by its MAC with the address cloud-init configured (or a DHCP lease),

@@ -46,9 +46,9 @@ class Vm(Resource[VmInputs, VmOutputs]):
         client = PveClient(inputs.connection, ctx.log)
         found = _find_existing(client, inputs, ctx)
         if found is not None:
-            return _converge(client, inputs, *found, ctx, created=True)
+            return _converge(client, inputs, *found, ctx, start_if_stopped=True)
         vmid, node = _provision(client, inputs, ctx)
-        return _converge(client, inputs, vmid, node, ctx, created=True)
+        return _converge(client, inputs, vmid, node, ctx, start_if_stopped=True)
 
     def update(
         self, inputs: VmInputs, previous: Existing[VmInputs, VmOutputs], ctx: Context
@@ -65,7 +65,7 @@ class Vm(Resource[VmInputs, VmOutputs]):
                 hint="It was removed outside nixops4; remove it from the state (or the "
                 "deployment) and apply again to create a new one.",
             )
-        return _converge(client, inputs, vmid, node, ctx, created=False, previous=previous.outputs)
+        return _converge(client, inputs, vmid, node, ctx, start_if_stopped=False, previous=previous.outputs)
 
     def destroy(self, previous: Existing[VmInputs, VmOutputs], ctx: Context) -> None:
         """Shut down (stop after the timeout) and delete with purge, if protection and disks allow."""
@@ -317,7 +317,7 @@ def _converge(
     node: str,
     ctx: Context,
     *,
-    created: bool,
+    start_if_stopped: bool,
     previous: VmOutputs | None = None,
 ) -> VmOutputs:
     """Bring an existing VM to the declaration, then read its outputs."""
@@ -342,7 +342,7 @@ def _converge(
         ctx.log.info("cloud-init drive regenerated", vmid=vmid)
     status = client.get(f"{base}/status/current")
     running = status.get("status") == "running"
-    if created and inputs.start and not running:
+    if start_if_stopped and inputs.start and not running:
         run_task(client, ctx, f"starting VM {vmid}", lambda: client.post(f"{base}/status/start"))
         running = True
     pending = _pending(client, base)
