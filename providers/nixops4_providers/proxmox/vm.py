@@ -65,7 +65,9 @@ class Vm(Resource[VmInputs, VmOutputs]):
                 hint="It was removed outside nixops4; remove it from the state (or the "
                 "deployment) and apply again to create a new one.",
             )
-        return _converge(client, inputs, vmid, node, ctx, start_if_stopped=False, previous=previous.outputs)
+        return _converge(
+            client, inputs, vmid, node, ctx, start_if_stopped=False, previous=previous.outputs
+        )
 
     def destroy(self, previous: Existing[VmInputs, VmOutputs], ctx: Context) -> None:
         """Shut down (stop after the timeout) and delete with purge, if protection and disks allow."""
