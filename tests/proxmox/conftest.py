@@ -135,6 +135,9 @@ def pve(_pve_directory: Path, tmp_path: Path) -> Iterator[Pve]:
     fake = served.pve
     fake.apitokens[TOKEN_ID] = token_secret
     fake.add_node("pve2")
+    for pool in ("web", "db"):
+        fake.pools[pool] = set()
+        fake.pool_info[pool] = {"comment": None, "storage": set()}
     add_template(fake)
     add_image(fake)
     driver = Pve(served, token_secret, password, _pve_directory)

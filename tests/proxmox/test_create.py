@@ -44,8 +44,6 @@ def test_clone_creates_a_running_marked_vm_with_its_outputs(pve: Pve, name: str)
 
 def test_linked_clone_into_a_pool_on_another_node(pve: Pve, name: str) -> None:
     """A linked clone keeps the template's storage, joins the pool, and is placed on the declared node."""
-    pve.fake.pools["web"] = set()
-    pve.fake.pool_info["web"] = {"comment": None, "storage": set()}
     inputs = pve.inputs(
         name, node="pve2", pool="web", clone={"template": "nixos-template", "full": False}
     )

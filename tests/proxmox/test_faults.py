@@ -83,3 +83,16 @@ def test_wrong_password_is_a_clear_login_error(pve: Pve, name: str) -> None:
     assert "refused the login of 'root@pam'" in message
     assert "passwordFile" in message
     assert "hunter2-wrong" not in message
+
+
+def test_connections_reset_by_the_network_fail_within_the_bound(pve: Pve, name: str) -> None:
+    """Every connection dropped by a flaky network: reads are retried, then a clear error."""
+    pve.fake.flaky_network(drop_rate=1.0, seed=1)
+    inputs = pve.inputs(name, connection=pve.connection(timeouts={"retry": 1}))
+    started = time.monotonic()
+    run = pve.create(inputs)
+    assert time.monotonic() - started < 10
+    assert f"cannot reach PVE at {pve.fake.url}" in error_of(run.response)
+    assert "PVE API unavailable, retrying" in run.stderr
+    pve.fake.flaky_network(drop_rate=0.0)
+    assert not pve.vms_named(name)

@@ -32,7 +32,7 @@ def test_every_mutable_field_is_applied_with_a_reboot_when_allowed(pve: Pve, nam
         networks=[{"model": "e1000", "bridge": "vmbr1", "vlan": 42, "firewall": True,
                    "macAddress": "BC:24:11:12:34:56"}, {"bridge": "vmbr2"}],
         serialConsole=True, tags=["web", "Prod"], description="front end", startOnBoot=True,
-        protection=True, allowReboot=True,
+        protection=True, pool="web", allowReboot=True,
     )  # fmt: skip
     changed["cloudInit"] = {
         "storage": "local-lvm", "user": "admin", "sshPublicKeys": ["ssh-ed25519 AAAAnewkey admin@example"],
@@ -88,6 +88,7 @@ def test_every_mutable_field_is_applied_with_a_reboot_when_allowed(pve: Pve, nam
     assert new["ipv4Addresses"][0] == "192.0.2.21"
     assert new["ipv6Addresses"] == ["2001:db8::21"]
     assert pve.fake.cloudinit_generations[100] == 2
+    assert pve.fake.pools["web"] == {100}
     unchanged = pve.update(changed, new, changed)
     assert "changing VM config" not in unchanged.stderr
 
@@ -186,6 +187,17 @@ def test_node_change_migrates_only_when_allowed(pve: Pve, name: str) -> None:
     new = outputs_of(pve.update(inputs, outputs, dict(moved, allowMigration=True)).response)
     assert pve.vm(100).node == "pve2"
     assert new["node"] == "pve2"
+
+
+def test_pool_changes_move_the_vm(pve: Pve, name: str) -> None:
+    """A VM moves from pool to pool, and null takes it out of its pool."""
+    inputs, outputs = _created(pve, name, pool="web")
+    assert pve.fake.pools["web"] == {100}
+    moved = dict(inputs, pool="db")
+    outputs = outputs_of(pve.update(inputs, outputs, moved).response)
+    assert (pve.fake.pools["web"], pve.fake.pools["db"]) == (set(), {100})
+    outputs_of(pve.update(moved, outputs, dict(moved, pool=None)).response)
+    assert pve.fake.pools["db"] == set()
 
 
 def test_vmid_cannot_change(pve: Pve, name: str) -> None:

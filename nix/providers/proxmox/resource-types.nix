@@ -138,11 +138,7 @@ in
         pool = mkOption {
           type = types.nullOr types.str;
           default = null;
-          description = ''
-            Resource pool the VM joins when it is created.
-
-            Immutable: an update that changes it is refused. Move the VM between pools in PVE, then declare it.
-          '';
+          description = "Resource pool of the VM; a change moves it, null takes it out of its pool.";
         };
         cores = mkOption {
           type = types.ints.between 1 1024;

@@ -16,6 +16,11 @@ if TYPE_CHECKING:
 
 TRANSIENT_STATUSES = frozenset({502, 503, 504, 595, 596})
 """HTTP statuses of a proxy or an unreachable node: retried within `timeouts.retry`."""
+NOT_SENT = 0
+"""Status of a request that never reached the API (refused, connect timeout): always retried."""
+MAYBE_SENT = -2
+"""Status of a request lost after it was sent (reset, read timeout): retried only when a GET,
+since PVE may have acted on it (a retried clone could make a second VM)."""
 
 
 class Timeouts(Model):
@@ -152,7 +157,11 @@ class PveClient:
                     self._api = None
                     relogged = True
                     continue
-                transient = error.status in TRANSIENT_STATUSES or error.status == 0
+                transient = (
+                    error.status in TRANSIENT_STATUSES
+                    or error.status == NOT_SENT
+                    or (error.status == MAYBE_SENT and method == "GET")
+                )
                 if not transient or time.monotonic() + delay > deadline:
                     raise
                 self.log.warning(
@@ -190,7 +199,7 @@ class PveClient:
             ) from None
         except requests.exceptions.RequestException as error:
             raise PveError(
-                0,
+                NOT_SENT if _not_sent(error) else MAYBE_SENT,
                 f"cannot reach PVE at {self.connection.url}: {_short(error)}",
                 hint="Check `connection.url`, that pveproxy runs, and the network in between.",
             ) from None
@@ -210,6 +219,17 @@ class PveClient:
     def delete(self, path: str, **params: Any) -> Any:
         """DELETE `path`."""
         return self.call("DELETE", path, **params)
+
+
+def _not_sent(error: BaseException) -> bool:
+    """Whether a transport error happened before the request went out."""
+    import requests
+    from urllib3.exceptions import NewConnectionError
+
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0] if error.args else None, "reason", None)
+    return isinstance(reason, NewConnectionError)
 
 
 def _short(error: BaseException) -> str:

@@ -72,8 +72,9 @@ class VmInputs(Model):
     clone: Annotated[CloneSource | None, Immutable("Declare a new resource to re-clone.")] = Field(
         default=None, description="Clone this template; null creates the VM from scratch."
     )
-    pool: Annotated[str | None, Immutable("Move the VM between pools in PVE, then declare it.")] = (
-        Field(default=None, description="Resource pool the VM joins when it is created.")
+    pool: str | None = Field(
+        default=None,
+        description="Resource pool of the VM; a change moves it, null takes it out of its pool.",
     )
     cores: int = Field(default=1, ge=1, le=1024, description="CPU cores per socket.")
     sockets: int = Field(default=1, ge=1, le=16, description="CPU sockets.")

@@ -324,6 +324,7 @@ def _converge(
 ) -> VmOutputs:
     """Bring an existing VM to the declaration, then read its outputs."""
     node = _migrate_if_needed(client, inputs, vmid, node, ctx)
+    _move_pool(client, inputs, vmid, ctx)
     base = _base(node, vmid)
     config = client.get(f"{base}/config")
     for slot, size in _check_sizes(inputs, config, vmid).items():
@@ -399,6 +400,20 @@ def _migrate_if_needed(
         ),
     )
     return inputs.node
+
+
+def _move_pool(client: PveClient, inputs: VmInputs, vmid: int, ctx: Context) -> None:
+    """Put the VM into the declared pool (moving it from another), or out of its pool for null."""
+    guests: list[dict[str, Any]] = client.get("cluster/resources", type="vm")
+    entry = next((g for g in guests if int(g.get("vmid", 0)) == vmid), {})
+    current = entry.get("pool") or None
+    if current == inputs.pool:
+        return
+    if inputs.pool is not None:
+        client.put(f"pools/{inputs.pool}", vms=str(vmid), **{"allow-move": 1})
+    else:
+        client.put(f"pools/{current}", vms=str(vmid), delete=1)
+    ctx.log.info("VM pool changed", vmid=vmid, pool=inputs.pool, previous_pool=current)
 
 
 def _apply_config(
