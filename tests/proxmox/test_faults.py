@@ -63,6 +63,15 @@ def test_untrusted_certificate_names_ca_file(pve: Pve, name: str) -> None:
     assert "caFile" in message
 
 
+def test_verification_off_works_and_says_so_once(pve: Pve, name: str) -> None:
+    """`verifyTls = false` connects without the CA, with one warning and no urllib3 noise."""
+    inputs = pve.inputs(name, connection=pve.connection(caFile=None, verifyTls=False))
+    run = pve.create(inputs)
+    assert outputs_of(run.response)["vmid"] == 100
+    assert run.stderr.count("TLS verification of the PVE API is off") == 1
+    assert "InsecureRequestWarning" not in run.stderr
+
+
 def test_wrong_token_secret_is_a_clear_401(pve: Pve, name: str) -> None:
     """A wrong token secret is refused with a hint at the credentials; the secret is not shown."""
     wrong = pve.directory / "wrong-secret"

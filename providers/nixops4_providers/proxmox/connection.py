@@ -120,6 +120,10 @@ class PveClient:
 
     def _verify(self) -> bool | str:
         if not self.connection.verify_tls:
+            import urllib3
+
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+            self.log.warning("TLS verification of the PVE API is off (`verifyTls = false`)")
             return False
         return self.connection.ca_file or True
 
