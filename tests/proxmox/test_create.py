@@ -82,6 +82,15 @@ def test_image_import_creates_a_uefi_vm_from_a_nixos_image(pve: Pve, name: str) 
     assert pve.vm(4321).status == "running"
 
 
+def test_unknown_template_is_named(pve: Pve, name: str) -> None:
+    """A template that is not in the cluster is named in the error, and nothing is created."""
+    message = error_of(
+        pve.create(pve.inputs(name, clone={"template": "no-such-template"})).response
+    )
+    assert "template 'no-such-template' not found in the cluster" in message
+    assert not pve.vms_named(name)
+
+
 def test_image_that_does_not_exist_fails_with_pve_message(pve: Pve, name: str) -> None:
     """A missing image volume fails the create task, and the error quotes PVE."""
     inputs = pve.inputs(

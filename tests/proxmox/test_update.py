@@ -216,3 +216,12 @@ def test_expired_ticket_logs_in_again(pve: Pve, name: str) -> None:
     run = pve.create(inputs)
     assert outputs_of(run.response)["vmid"] == 100
     assert "logging in again" in run.stderr
+
+
+def test_vm_removed_outside_is_reported(pve: Pve, name: str) -> None:
+    """An update of a VM deleted behind nixops4's back says so and what to do."""
+    inputs, outputs = _created(pve, name)
+    pve.fake.vms.remove(pve.vm(100))
+    message = error_of(pve.update(inputs, outputs, dict(inputs, cores=3)).response)
+    assert "VM 100 no longer exists in the cluster" in message
+    assert "remove it from the state" in message

@@ -196,7 +196,7 @@ def _clone(client: PveClient, inputs: VmInputs, vmid: int, ctx: Context) -> None
             f"template {source.template!r} not found in the cluster",
             hint="Check `clone.template` (a VMID or the template's name).",
         )
-    template = templates[0]
+    template = max(templates, key=lambda g: int(g.get("template") or 0))
     params: dict[str, Any] = {
         "newid": vmid,
         "name": inputs.name,
