@@ -10,26 +10,20 @@ from nixops4_protocol.errors import ResourceError
 from nixops4_protocol.resource import Existing, Resource
 
 from .cloudinit import is_cloud_init_key
-from .config import ConfigDiff, diff, marker_of, normalise_tags, with_marker
+from .config import config_diff, disks_to_grow, wanted_config
 from .connection import PveClient, PveError
 from .guest import agent_addresses, agent_host_key, wait_for_agent
-from .hardware import DISK_SLOT, drive_size_gib, drive_value, nic_mac, split_property
+from .hardware import nic_mac, split_property
 from .model import VmInputs, VmOutputs
+from .provision import base_path, find_existing, provision
 from .tasks import TaskFailedError, run_task, with_lock_retry
 
 if TYPE_CHECKING:
     from nixops4_protocol.context import Context
 
-MARKER_TAG = "nixops4"
-VMID_ATTEMPTS = 5
-"""Tries to win a free VMID when concurrent deploys race for `cluster/nextid`."""
 DIGEST_ATTEMPTS = 5
 """Tries of a config change when someone else changes the config in between."""
 DRIVE_KEY = re.compile(r"^(scsi|virtio|sata|ide)\d+$|^(efidisk|tpmstate)0$|^unused\d+$")
-
-
-def _base(node: str, vmid: int) -> str:
-    return f"nodes/{node}/qemu/{vmid}"
 
 
 class Vm(Resource[VmInputs, VmOutputs]):
@@ -44,10 +38,10 @@ class Vm(Resource[VmInputs, VmOutputs]):
     def create(self, inputs: VmInputs, ctx: Context) -> VmOutputs:
         """Find our VM (or a foreign one to adopt), else make it; converge it, start it if declared."""
         client = PveClient(inputs.connection, ctx.log)
-        found = _find_existing(client, inputs, ctx)
+        found = find_existing(client, inputs, ctx)
         if found is not None:
             return _converge(client, inputs, *found, ctx, start_if_stopped=True)
-        vmid, node = _provision(client, inputs, ctx)
+        vmid, node = provision(client, inputs, ctx)
         return _converge(client, inputs, vmid, node, ctx, start_if_stopped=True)
 
     def update(
@@ -80,7 +74,7 @@ class Vm(Resource[VmInputs, VmOutputs]):
         if node is None:
             ctx.log.info("VM already gone", vmid=vmid)
             return
-        base = _base(node, vmid)
+        base = base_path(node, vmid)
         config = client.get(f"{base}/config")
         if str(config.get("protection", "0")) == "1":
             raise ResourceError(
@@ -111,207 +105,6 @@ def _node_of(client: PveClient, vmid: int) -> str | None:
     return None
 
 
-def _find_existing(client: PveClient, inputs: VmInputs, ctx: Context) -> tuple[int, str] | None:
-    """A VM with our marker and name (a crash after clone), or a foreign one to adopt; else None."""
-    guests = client.get("cluster/resources", type="vm")
-    if inputs.vmid is not None:
-        same_id = [g for g in guests if int(g.get("vmid", 0)) == inputs.vmid]
-        if same_id and same_id[0].get("type") != "qemu":
-            raise ResourceError(
-                f"VMID {inputs.vmid} is taken by a container",
-                hint="Declare another `vmid`, or null for the next free one.",
-            )
-        candidates = [g for g in same_id if g.get("type") == "qemu"]
-    else:
-        candidates = [
-            g
-            for g in guests
-            if g.get("type") == "qemu" and g.get("name") == inputs.name and not g.get("template")
-        ]
-    ours: list[tuple[int, str]] = []
-    foreign: list[tuple[int, str]] = []
-    for guest in candidates:
-        vmid, node = int(guest["vmid"]), str(guest["node"])
-        config = client.get(f"{_base(node, vmid)}/config")
-        (ours if marker_of(config) == inputs.name else foreign).append((vmid, node))
-    if len(ours) > 1:
-        raise ResourceError(
-            f"several VMs carry the marker of {inputs.name!r}: "
-            + ", ".join(str(vmid) for vmid, _ in ours),
-            hint="Remove the extra ones in PVE (or declare `vmid`), then apply again.",
-        )
-    if ours:
-        ctx.log.info("found our VM from an earlier apply, adopting it", vmid=ours[0][0])
-        return ours[0]
-    if foreign:
-        vmid, node = foreign[0]
-        if not inputs.adopt:
-            raise ResourceError(
-                f"VM {vmid} on node {node} has the declared "
-                + ("vmid" if inputs.vmid is not None else f"name {inputs.name!r}")
-                + " but was not created by nixops4",
-                hint="Set `adopt = true` to take it over (it is then changed to the declaration), "
-                "or declare another name or vmid.",
-            )
-        ctx.log.info("adopting an existing VM", vmid=vmid, node=node)
-        return vmid, node
-    return None
-
-
-def _provision(client: PveClient, inputs: VmInputs, ctx: Context) -> tuple[int, str]:
-    """Clone or create the VM under a free VMID (retrying a lost race); returns (vmid, node)."""
-    for attempt in range(1, VMID_ATTEMPTS + 1):
-        vmid = inputs.vmid if inputs.vmid is not None else int(client.get("cluster/nextid"))
-        try:
-            if inputs.clone is not None:
-                _clone(client, inputs, vmid, ctx)
-            else:
-                _create(client, inputs, vmid, ctx)
-        except ResourceError as error:
-            taken = "already exists" in str(error)
-            if not taken or inputs.vmid is not None or attempt == VMID_ATTEMPTS:
-                if taken and inputs.vmid is not None:
-                    raise ResourceError(
-                        f"VMID {vmid} is already in use", hint="Declare another `vmid`."
-                    ) from None
-                raise
-            ctx.log.warning("VMID taken by a concurrent deploy, trying the next", vmid=vmid)
-            continue
-        return vmid, inputs.node
-    raise AssertionError("unreachable")
-
-
-def _clone(client: PveClient, inputs: VmInputs, vmid: int, ctx: Context) -> None:
-    """Clone the template; the marker goes in with the clone so a crash right after is recoverable."""
-    assert inputs.clone is not None
-    source = inputs.clone
-    templates = [
-        g
-        for g in client.get("cluster/resources", type="vm")
-        if g.get("type") == "qemu"
-        and (g.get("vmid") == source.template or g.get("name") == source.template)
-    ]
-    if not templates:
-        raise ResourceError(
-            f"template {source.template!r} not found in the cluster",
-            hint="Check `clone.template` (a VMID or the template's name).",
-        )
-    template = max(templates, key=lambda g: int(g.get("template") or 0))
-    params: dict[str, Any] = {
-        "newid": vmid,
-        "name": inputs.name,
-        "description": with_marker(inputs.description, inputs.name),
-        "full": source.full,
-        "storage": source.storage,
-        "pool": inputs.pool,
-    }
-    if template["node"] != inputs.node:
-        params["target"] = inputs.node
-    path = f"{_base(str(template['node']), int(template['vmid']))}/clone"
-    run_task(
-        client,
-        ctx,
-        f"cloning template {template['vmid']} to VM {vmid}",
-        lambda: client.post(path, **params),
-    )
-
-
-def _create(client: PveClient, inputs: VmInputs, vmid: int, ctx: Context) -> None:
-    """Create the VM from scratch, its disks allocated or imported from an image."""
-    config = {k: v for k, v in _wanted(inputs, {}).items() if v is not None}
-    for disk in inputs.disks:
-        config[disk.slot] = disk.create_value()
-    params: dict[str, Any] = {"vmid": vmid, "pool": inputs.pool, **config}
-    run_task(
-        client,
-        ctx,
-        f"creating VM {vmid}",
-        lambda: client.post(f"nodes/{inputs.node}/qemu", **params),
-    )
-
-
-def _wanted(inputs: VmInputs, config: dict[str, Any]) -> dict[str, str | None]:
-    """The declared config keys (None: absent), given the current config for MACs and drives."""
-    wanted: dict[str, str | None] = {
-        "name": inputs.name,
-        "cores": str(inputs.cores),
-        "sockets": str(inputs.sockets),
-        "cpu": inputs.cpu_type,
-        "memory": str(inputs.memory),
-        "balloon": None if inputs.balloon is None else str(inputs.balloon),
-        "machine": inputs.machine,
-        "bios": None if inputs.bios == "seabios" else inputs.bios,
-        "scsihw": inputs.scsi_hw,
-        "serial0": "socket" if inputs.serial_console else None,
-        "agent": "1" if inputs.agent else None,
-        "tags": normalise_tags([*inputs.tags, MARKER_TAG]),
-        "description": with_marker(inputs.description, inputs.name),
-        "onboot": "1" if inputs.start_on_boot else None,
-        "protection": "1" if inputs.protection else None,
-    }
-    for index, nic in enumerate(inputs.networks):
-        key = f"net{index}"
-        wanted[key] = nic.value(nic_mac(config[key]) if key in config else None)
-    for key in config:
-        if re.fullmatch(r"net\d+", key) and key not in wanted:
-            wanted[key] = None
-    if inputs.efi_disk is not None and "efidisk0" not in config:
-        wanted["efidisk0"] = inputs.efi_disk.create_value()
-    ci = inputs.cloud_init
-    if ci is not None:
-        wanted.update(ci.config())
-        if ci.slot not in config:
-            wanted[ci.slot] = f"{ci.storage}:cloudinit"
-    else:
-        wanted.update(dict.fromkeys(("ciuser", "sshkeys", "nameserver", "searchdomain")))
-    for key in config:
-        if key.startswith("ipconfig") and key not in wanted:
-            wanted[key] = None
-    for disk in inputs.disks:
-        if disk.slot in config:
-            volume, options = split_property(config[disk.slot])
-            wanted[disk.slot] = drive_value(volume, disk, options)
-        else:
-            wanted[disk.slot] = disk.create_value()
-    return wanted
-
-
-def _disk_diff(config: dict[str, Any], wanted: dict[str, str | None]) -> ConfigDiff:
-    """The config diff; drives compare by volume and options, ignoring how PVE orders them."""
-    changes = diff(config, wanted)
-    for key in list(changes.set):
-        if key in config and re.fullmatch(DISK_SLOT, key):
-            old_volume, old = split_property(config[key])
-            new_volume, new = split_property(changes.set[key])
-            if (old_volume, old) == (new_volume, new):
-                del changes.set[key]
-    for key in list(changes.set):
-        if key in config and re.fullmatch(r"net\d+", key):
-            old_model, old = split_property(config[key])
-            new_model, new = split_property(changes.set[key])
-            if (old_model.upper(), old) == (new_model.upper(), new):
-                del changes.set[key]
-    return changes
-
-
-def _check_sizes(inputs: VmInputs, config: dict[str, Any], vmid: int) -> dict[str, int]:
-    """Disks to grow (slot → GiB); a declared size below the current one is refused."""
-    grow: dict[str, int] = {}
-    for disk in inputs.disks:
-        if disk.slot not in config:
-            continue
-        current = drive_size_gib(config[disk.slot])
-        if disk.size < current:
-            raise ResourceError(
-                f"disk {disk.slot} of VM {vmid} is {current:g} GiB; it cannot shrink to {disk.size} GiB",
-                hint="Disks only grow: declare a size of at least the current one (shrinking "
-                "would destroy the data beyond the new end).",
-            )
-        if disk.size > current:
-            grow[disk.slot] = disk.size
-    return grow
-
-
 def _converge(
     client: PveClient,
     inputs: VmInputs,
@@ -325,9 +118,9 @@ def _converge(
     """Bring an existing VM to the declaration, then read its outputs."""
     node = _migrate_if_needed(client, inputs, vmid, node, ctx)
     _move_pool(client, inputs, vmid, ctx)
-    base = _base(node, vmid)
+    base = base_path(node, vmid)
     config = client.get(f"{base}/config")
-    for slot, size in _check_sizes(inputs, config, vmid).items():
+    for slot, size in disks_to_grow(inputs, config, vmid).items():
         run_task(
             client,
             ctx,
@@ -387,13 +180,13 @@ def _migrate_if_needed(
             f"VM {vmid} is on node {node}, but node {inputs.node!r} is declared",
             hint=f'Set `allowMigration = true` to migrate it, or declare `node = "{node}"`.',
         )
-    running = client.get(f"{_base(node, vmid)}/status/current").get("status") == "running"
+    running = client.get(f"{base_path(node, vmid)}/status/current").get("status") == "running"
     run_task(
         client,
         ctx,
         f"migrating VM {vmid} from {node} to {inputs.node}",
         lambda: client.post(
-            f"{_base(node, vmid)}/migrate",
+            f"{base_path(node, vmid)}/migrate",
             target=inputs.node,
             online=running,
             **{"with-local-disks": 1},
@@ -422,8 +215,8 @@ def _apply_config(
     """PUT the differing keys with the config digest, retrying when the config changed under us."""
     for attempt in range(1, DIGEST_ATTEMPTS + 1):
         config = client.get(f"{base}/config")
-        _check_sizes(inputs, config, vmid)
-        changes = _disk_diff(config, _wanted(inputs, config))
+        disks_to_grow(inputs, config, vmid)
+        changes = config_diff(config, wanted_config(inputs, config))
         if not changes:
             return []
         params: dict[str, Any] = {**changes.set, "digest": config.get("digest")}
@@ -498,7 +291,7 @@ def _outputs(
     previous: VmOutputs | None,
 ) -> VmOutputs:
     """Read MACs from the config, addresses and host key from the agent or the declaration."""
-    base = _base(node, vmid)
+    base = base_path(node, vmid)
     config = client.get(f"{base}/config")
     macs = [nic_mac(str(config.get(f"net{i}", ""))) or "" for i in range(len(inputs.networks))]
     static = [
