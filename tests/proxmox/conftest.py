@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nixops4_protocol.testing import TRANSCRIPT, Run, leaked, run_requests
+from nixops4_protocol.testing import TRANSCRIPT, Applied, Case, Run, Step, leaked, run_requests
 
 from tests.support.fakepve_ext import (
     TEMPLATE,
@@ -109,6 +109,16 @@ class Pve:
         """Destroy in a fresh process."""
         resource = {"type": "vm", "inputProperties": previous, "outputProperties": outputs}
         return self.run({"destroyResourceRequest": {"resource": resource}})
+
+    def case(self, *steps: Step) -> list[Applied]:
+        """Run the steps as an acceptance case of a stateful `vm`, scanning for both secrets."""
+        return Case(
+            "vm",
+            steps,
+            command=PROVIDER,
+            stateful=True,
+            secrets=[self.token_secret, self.password],
+        ).run()
 
     def vm(self, vmid: int) -> Any:
         """The fake's VM with this id (fails when there is none)."""

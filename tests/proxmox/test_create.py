@@ -6,10 +6,11 @@ import asyncio
 import json
 import subprocess
 import time
+from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from nixops4_protocol.testing import async_run_requests, error_of, outputs_of
+from nixops4_protocol.testing import Step, async_run_requests, error_of, outputs_of
 
 from tests.proxmox.conftest import PROVIDER, Pve
 from tests.support.fakepve_ext import IMAGE
@@ -28,7 +29,7 @@ def test_clone_creates_a_running_marked_vm_with_its_outputs(pve: Pve, name: str)
     assert config["scsi0"].startswith("local-lvm:vm-100-disk-0")
     assert "size=8G" in config["scsi0"]
     assert (config["cores"], config["memory"], config["tags"]) == ("2", "2048", "nixops4")
-    assert config["description"] == f"nixops4-managed: {name}"
+    assert config["description"] == f"nixops4-managed: {name} vmid=100"
     assert config["ipconfig0"] == "ip=192.0.2.20/24,gw=192.0.2.1"
     assert unquote(config["sshkeys"]).strip().endswith("ops@example")
     assert (config["ciuser"], config["nameserver"], config["searchdomain"]) == (
@@ -161,7 +162,7 @@ def test_foreign_vm_with_the_name_is_adopted_only_when_asked(pve: Pve, name: str
     outputs = outputs_of(run.response)
     assert outputs["vmid"] == 700
     assert outputs["macAddresses"] == ["BC:24:11:AA:BB:CC"]
-    assert pve.vm(700).config["description"] == f"nixops4-managed: {name}"
+    assert pve.vm(700).config["description"] == f"nixops4-managed: {name} vmid=700"
     assert len(pve.vms_named(name)) == 1
 
 
@@ -245,3 +246,28 @@ def test_invalid_inputs_name_the_field(pve: Pve, name: str) -> None:
     )
     assert "tokenId" in error_of(pve.create(inputs).response)
     assert not pve.vms_named(name)
+
+
+def test_hostile_inputs_are_refused_naming_the_field(pve: Pve, name: str) -> None:
+    """NUL bytes, forged marker lines, oversized notes, tag separators, odd names: refused, no VM."""
+    cases: list[tuple[dict[str, Any], list[str]]] = [
+        ({"description": "a\x00b"}, ["description", "control characters"]),
+        ({"description": "hi\r\nthere"}, ["description", "control characters"]),
+        ({"description": f"x\nnixops4-managed: {name} vmid=100"}, ["description", "marker"]),
+        ({"description": "ü" * 4000}, ["description", "at most 7680 bytes"]),
+        ({"tags": ["web;db"]}, ["tags"]),
+        ({"tags": ["web,db"]}, ["tags"]),
+        ({"name": "vm-ünicode"}, ["name"]),
+        ({"name": "two words"}, ["name"]),
+        ({"disks": [{"slot": "scsi0", "storage": "local-lvm", "size": -8}]}, ["size"]),
+    ]
+    pve.case(*(Step({**pve.inputs(name), **fields}, expect_error=texts) for fields, texts in cases))
+    assert not [vm for vm in pve.fake.vms if not vm.template]
+
+
+def test_unicode_notes_round_trip_with_the_marker_last(pve: Pve, name: str) -> None:
+    """Multi-line unicode notes are kept as written, the marker as the last line."""
+    notes = "Ünïcödé notes 🚀\n\n  indented line\n"
+    outputs = outputs_of(pve.create(pve.inputs(name, description=notes)).response)
+    description = pve.vm(outputs["vmid"]).config["description"]
+    assert description == f"Ünïcödé notes 🚀\n\n  indented line\n\nnixops4-managed: {name} vmid=100"

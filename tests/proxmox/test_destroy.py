@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from nixops4_protocol.testing import error_of, outputs_of
+from nixops4_protocol.testing import Applied, Step, error_of, outputs_of
 
 from tests.proxmox.conftest import Pve
 
@@ -71,3 +71,18 @@ def test_protection_is_honoured(pve: Pve, name: str) -> None:
     outputs = outputs_of(pve.update(inputs, outputs, unprotected).response)
     assert "destroyResourceResponse" in pve.destroy(unprotected, outputs).response
     assert pve.fake.vm(100) is None
+
+
+def test_destroy_without_disk_permission_keeps_unreferenced_volumes(pve: Pve, name: str) -> None:
+    """A diskless VM goes, but a volume of its id outside its config survives without destroyDisks."""
+    inputs = pve.inputs(name, clone=None, disks=[], cloudInit=None, start=False)
+    orphan = {"content": "images", "format": "raw", "size": 1024**3, "vmid": 100, "ctime": 0}
+
+    def add_orphan(_applied: Applied) -> None:
+        pve.fake.storages["local-lvm"].setdefault("volumes", {})["vm-100-disk-7"] = orphan
+
+    def kept(_applied: Applied) -> None:
+        assert pve.fake.vm(100) is None
+        assert _volumes(pve, 100) == ["vm-100-disk-7"]
+
+    pve.case(Step(inputs, check=add_orphan), Step(destroy=True, check=kept))

@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from nixops4_protocol.testing import error_of, outputs_of
+from nixops4_protocol.testing import Applied, Step, error_of, outputs_of
 
 from tests.proxmox.conftest import Pve
 
@@ -73,7 +73,7 @@ def test_every_mutable_field_is_applied_with_a_reboot_when_allowed(pve: Pve, nam
         "1",
         "1",
     )
-    assert config["description"] == f"front end\n\nnixops4-managed: {name}-renamed"
+    assert config["description"] == f"front end\n\nnixops4-managed: {name}-renamed vmid=100"
     assert (config["ciuser"], config["nameserver"], config["searchdomain"]) == (
         "admin",
         "192.0.2.54 192.0.2.55",
@@ -200,12 +200,79 @@ def test_pool_changes_move_the_vm(pve: Pve, name: str) -> None:
     assert pve.fake.pools["db"] == set()
 
 
-def test_vmid_cannot_change(pve: Pve, name: str) -> None:
-    """The vmid is immutable: the library refuses before anything is sent."""
-    inputs, outputs = _created(pve, name, vmid=321)
-    message = error_of(pve.update(inputs, outputs, dict(inputs, vmid=322)).response)
-    assert "vmid" in message
-    assert pve.fake.vm(322) is None
+def test_vmid_may_be_declared_as_the_assigned_one_but_not_changed(pve: Pve, name: str) -> None:
+    """Null at create, then the id PVE assigned, is no change; another id is refused, naming both."""
+    inputs = pve.inputs(name)
+    pve.case(
+        Step(inputs, expect_outputs={"vmid": 100}),
+        Step(dict(inputs, vmid=100, cores=3), expect_outputs={"vmid": 100}),
+        Step(
+            dict(inputs, vmid=101, cores=3),
+            expect_error=["`vmid` is declared as 101, but this resource is VM 100", "vmid = 100"],
+        ),
+        Step(dict(inputs, vmid=None, cores=4), expect_outputs={"vmid": 100}),
+    )
+    assert pve.fake.vm(101) is None
+    assert pve.vm(100).pending["cores"] == "4"
+
+
+def test_removing_cloud_init_detaches_its_drive(pve: Pve, name: str) -> None:
+    """`cloudInit = null` removes the drive and its keys (at the reboot allowReboot permits)."""
+    inputs = pve.inputs(name)
+
+    def detached(_applied: Applied) -> None:
+        config = pve.vm(100).config
+        assert "ide2" not in config, (config.get("ide2"), pve.vm(100).pending)
+        assert not {"ciuser", "sshkeys", "nameserver", "searchdomain", "ipconfig0"} & set(config)
+        assert pve.vm(100).pending == {}
+
+    pve.case(
+        Step(inputs, check=lambda _: pve.vm(100).config["ide2"]),
+        Step(dict(inputs, cloudInit=None, allowReboot=True), check=detached,
+             expect_outputs={"pendingChanges": []}, expect_log="rebooting VM 100"),
+    )  # fmt: skip
+
+
+def test_moving_the_cloud_init_drive_leaves_no_second_one(pve: Pve, name: str) -> None:
+    """A new `cloudInit.slot` moves the drive: the old slot is removed, not left beside it."""
+    inputs = pve.inputs(name, start=False)
+    moved = dict(inputs, cloudInit=dict(inputs["cloudInit"], slot="sata1"))
+
+    def one_drive(_applied: Applied) -> None:
+        config = pve.vm(100).config
+        assert "ide2" not in config
+        assert config["sata1"].startswith("local-lvm:cloudinit")
+
+    pve.case(Step(inputs), Step(moved, check=one_drive))
+
+
+def test_update_starts_a_stopped_vm_only_when_start_is_true(pve: Pve, name: str) -> None:
+    """A VM stopped outside is started by the next update with `start = true`, left with false."""
+    inputs = pve.inputs(name)
+
+    def stop(_applied: Applied) -> None:
+        vm = pve.vm(100)
+        vm.status = vm.qmpstatus = "stopped"
+        vm.agent = None
+
+    pve.case(
+        Step(inputs, check=stop),
+        Step(dict(inputs, cores=3), expect_log="starting VM 100",
+             check=lambda _: pve.vm(100).status == "running" or pytest.fail("not started")),
+        Step(dict(inputs, cores=3, start=False), check=stop),
+        Step(dict(inputs, cores=4, start=False),
+             check=lambda _: pve.vm(100).status == "stopped" or pytest.fail("started")),
+    )  # fmt: skip
+
+
+def test_malformed_stored_outputs_fall_back_to_the_marker(pve: Pve, name: str) -> None:
+    """Stored outputs that do not parse are ignored; the VM is found again by its marker."""
+    inputs, _outputs = _created(pve, name)
+    run = pve.update(inputs, {"vmid": "not-a-number", "node": 7}, dict(inputs, cores=3))
+    assert outputs_of(run.response)["vmid"] == 100
+    assert "stored outputs do not match" in run.stderr
+    assert "found our VM from an earlier apply" in run.stderr
+    assert [vm.vmid for vm in pve.vms_named(name)] == [100]
 
 
 def test_expired_ticket_logs_in_again(pve: Pve, name: str) -> None:
@@ -224,4 +291,4 @@ def test_vm_removed_outside_is_reported(pve: Pve, name: str) -> None:
     pve.fake.vms.remove(pve.vm(100))
     message = error_of(pve.update(inputs, outputs, dict(inputs, cores=3)).response)
     assert "VM 100 no longer exists in the cluster" in message
-    assert "remove it from the state" in message
+    assert "remove the resource from the deployment" in message

@@ -101,11 +101,7 @@ in
         vmid = mkOption {
           type = types.nullOr (types.ints.between 100 999999999);
           default = null;
-          description = ''
-            VMID; null takes the next free one.
-
-            Immutable: an update that changes it is refused. A VM keeps its id; declare a new resource.
-          '';
+          description = "VMID; null takes the next free one. Once created, only null or the VM's own id (the `vmid` output) is accepted.";
         };
         clone = mkOption {
           type = types.nullOr (
@@ -310,7 +306,7 @@ in
         description = mkOption {
           type = types.nullOr types.str;
           default = null;
-          description = "Notes; a `nixops4-managed` marker line is appended.";
+          description = "Notes (plain text, newlines allowed); a `nixops4-managed` marker line is appended as the last line.";
         };
         startOnBoot = mkOption {
           type = types.bool;
@@ -394,7 +390,7 @@ in
         start = mkOption {
           type = types.bool;
           default = true;
-          description = "Start the VM after it is created.";
+          description = "Start the VM on create, and on every update that finds it stopped; false leaves its power state alone.";
         };
         allowReboot = mkOption {
           type = types.bool;

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from nixops4_protocol.resource import Immutable, Model
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from .cloudinit import CloudInit
+from .config import MARKER
 from .connection import Connection
 from .hardware import Disk, EfiDisk, Nic
 
@@ -15,6 +16,21 @@ NAME = (
     r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
 )
 TAG = r"^[A-Za-z0-9_][A-Za-z0-9_+.-]*$"
+DESCRIPTION_BYTES = 7680
+"""PVE keeps at most 8 KiB of notes; the rest is room for the marker line."""
+
+
+def _plain_notes(value: str | None) -> str | None:
+    """Refuse notes PVE cannot store, or that quote the marker this provider writes."""
+    if value is None:
+        return None
+    if any((ord(c) < 32 and c not in "\n\t") or ord(c) == 127 for c in value):
+        raise ValueError("control characters (NUL, CR, ...) cannot go in PVE notes")
+    if len(value.encode()) > DESCRIPTION_BYTES:
+        raise ValueError(f"PVE notes hold at most {DESCRIPTION_BYTES} bytes here")
+    if MARKER in value:
+        raise ValueError(f"`{MARKER}` is the marker line this provider appends; leave it out")
+    return value
 
 
 class CloneSource(Model):
@@ -66,8 +82,12 @@ class VmInputs(Model):
         description="Node the VM runs on; a change migrates it when `allowMigration` is set."
     )
     name: str = Field(pattern=NAME, description="VM name (a DNS name), also the guest's hostname.")
-    vmid: Annotated[int | None, Immutable("A VM keeps its id; declare a new resource.")] = Field(
-        default=None, ge=100, le=999999999, description="VMID; null takes the next free one."
+    vmid: int | None = Field(
+        default=None,
+        ge=100,
+        le=999999999,
+        description="VMID; null takes the next free one. Once created, only null or the VM's "
+        "own id (the `vmid` output) is accepted.",
     )
     clone: Annotated[CloneSource | None, Immutable("Declare a new resource to re-clone.")] = Field(
         default=None, description="Clone this template; null creates the VM from scratch."
@@ -103,8 +123,10 @@ class VmInputs(Model):
     tags: list[Annotated[str, Field(pattern=TAG)]] = Field(
         default_factory=list, description="PVE tags; `nixops4` is always added."
     )
-    description: str | None = Field(
-        default=None, description="Notes; a `nixops4-managed` marker line is appended."
+    description: Annotated[str | None, AfterValidator(_plain_notes)] = Field(
+        default=None,
+        description="Notes (plain text, newlines allowed); a `nixops4-managed` marker line is "
+        "appended as the last line.",
     )
     start_on_boot: bool = Field(default=False, description="Start when the node boots.")
     protection: bool = Field(
@@ -113,7 +135,11 @@ class VmInputs(Model):
     cloud_init: CloudInit | None = Field(
         default=None, description="Cloud-init drive; null for images that configure themselves."
     )
-    start: bool = Field(default=True, description="Start the VM after it is created.")
+    start: bool = Field(
+        default=True,
+        description="Start the VM on create, and on every update that finds it stopped; false "
+        "leaves its power state alone.",
+    )
     allow_reboot: bool = Field(
         default=False,
         description="Reboot the VM to apply changes PVE cannot apply live; otherwise they "

@@ -46,7 +46,7 @@ def find_existing(client: PveClient, inputs: VmInputs, ctx: Context) -> tuple[in
     for guest in candidates:
         vmid, node = int(guest["vmid"]), str(guest["node"])
         config = client.get(f"{base_path(node, vmid)}/config")
-        (ours if marker_of(config) == inputs.name else foreign).append((vmid, node))
+        (ours if marker_of(config) == (inputs.name, vmid) else foreign).append((vmid, node))
     if len(ours) > 1:
         raise ResourceError(
             f"several VMs carry the marker of {inputs.name!r}: "
@@ -113,7 +113,7 @@ def _clone(
     params: dict[str, Any] = {
         "newid": vmid,
         "name": inputs.name,
-        "description": with_marker(inputs.description, inputs.name),
+        "description": with_marker(inputs.description, inputs.name, vmid),
         "full": source.full,
         "storage": source.storage,
         "pool": inputs.pool,
@@ -131,7 +131,7 @@ def _clone(
 
 def _create(client: PveClient, inputs: VmInputs, vmid: int, ctx: Context) -> None:
     """Create the VM from scratch, its disks allocated or imported from an image."""
-    config = {k: v for k, v in wanted_config(inputs, {}).items() if v is not None}
+    config = {k: v for k, v in wanted_config(inputs, {}, vmid).items() if v is not None}
     for disk in inputs.disks:
         config[disk.slot] = disk.create_value()
     params: dict[str, Any] = {"vmid": vmid, "pool": inputs.pool, **config}
