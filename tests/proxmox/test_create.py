@@ -24,7 +24,7 @@ def test_clone_creates_a_running_marked_vm_with_its_outputs(pve: Pve, name: str)
     vm = pve.vm(outputs["vmid"])
     assert (vm.name, vm.status, vm.node) == (name, "running", "pve1")
     assert outputs["vmid"] == 100
-    assert outputs["node"] == "pve1"
+    assert outputs["field `node`"] == "pve1"
     config = vm.config
     assert config["scsi0"].startswith("local-lvm:vm-100-disk-0")
     assert "size=8G" in config["scsi0"]
@@ -51,7 +51,7 @@ def test_linked_clone_into_a_pool_on_another_node(pve: Pve, name: str) -> None:
     outputs = outputs_of(pve.create(inputs).response)
     vm = pve.vm(outputs["vmid"])
     assert vm.node == "pve2"
-    assert outputs["node"] == "pve2"
+    assert outputs["field `node`"] == "pve2"
     assert outputs["vmid"] in pve.fake.pools["web"]
     assert vm.config["scsi0"].startswith("local-lvm:vm-100-disk-0")
 
@@ -78,7 +78,11 @@ def test_image_import_creates_a_uefi_vm_from_a_nixos_image(pve: Pve, name: str) 
     assert "discard=on" in config["virtio0"]
     assert "import-from" not in config["virtio0"]
     assert config["efidisk0"].startswith("local-lvm:vm-4321-disk-")
-    assert (config["bios"], config["machine"], config["serial0"]) == ("ovmf", "q35", "socket")
+    assert (config["bios"], config["field `machine`"], config["serial0"]) == (
+        "ovmf",
+        "q35",
+        "socket",
+    )
     assert "growing disk virtio0 of VM 4321 to 6 GiB" in run.stderr
     assert pve.vm(4321).status == "running"
 
@@ -260,8 +264,33 @@ def test_hostile_inputs_are_refused_naming_the_field(pve: Pve, name: str) -> Non
         ({"name": "vm-ünicode"}, ["name"]),
         ({"name": "two words"}, ["name"]),
         ({"disks": [{"slot": "scsi0", "storage": "local-lvm", "size": -8}]}, ["size"]),
+        ({"disks": [{"slot": "scsi0", "storage": "local-lvm", "size": 10**9}]}, ["size"]),
     ]
-    pve.case(*(Step({**pve.inputs(name), **fields}, expect_error=texts) for fields, texts in cases))
+    cloud_init = pve.inputs(name)["cloudInit"]
+    property_or_path_injection: list[tuple[dict[str, Any], list[str]]] = [
+        ({"node": "pve1/../pve2"}, ["field `node`"]),
+        ({"pool": "../nodes"}, ["field `pool`"]),
+        ({"cpuType": "host,flags=+aes"}, ["field `cpuType`"]),
+        ({"machine": "q35\nargs: -x"}, ["field `machine`"]),
+        ({"networks": [{"bridge": "vmbr0,tag=5"}]}, ["field `networks.0.bridge`"]),
+        ({"disks": [{"slot": "scsi0", "storage": "local-lvm,cache=unsafe", "size": 8}]},
+         ["field `disks.0.storage`"]),
+        ({"disks": [{"slot": "scsi0", "storage": "local-lvm", "size": 8,
+                     "importFrom": "local:import/a.qcow2,cache=unsafe"}]}, ["field `disks.0.importFrom`"]),
+        ({"cloudInit": dict(cloud_init, user="ops\nroot")}, ["field `cloudInit.user`"]),
+        ({"cloudInit": dict(cloud_init, sshPublicKeys=["ssh-ed25519 AAAA a\nssh-rsa BBBB b"])},
+         ["field `cloudInit.sshPublicKeys.0`"]),
+        ({"cloudInit": dict(cloud_init, nameservers=["dns.example.org"])}, ["field `cloudInit.nameservers.0`"]),
+        ({"cloudInit": dict(cloud_init, searchDomain="a.test\nb")}, ["field `cloudInit.searchDomain`"]),
+        ({"cloudInit": dict(cloud_init, ipConfig=[{"ipv4": "192.0.2.2/24",
+                                                  "gateway4": "192.0.2.1,ip=192.0.2.9/24"}])},
+         ["field `cloudInit.ipConfig.0.gateway4`"]),
+    ]  # fmt: skip
+    steps = [
+        Step({**pve.inputs(name), **fields}, expect_error=texts)
+        for fields, texts in cases + property_or_path_injection
+    ]
+    pve.case(*steps)
     assert not [vm for vm in pve.fake.vms if not vm.template]
 
 

@@ -211,7 +211,7 @@ in
                   description = "PVE storage the disk is allocated on, e.g. `local-lvm`.";
                 };
                 size = mkOption {
-                  type = types.ints.positive;
+                  type = types.ints.between 1 1048576;
                   description = "Size in GiB. Disks only grow: a smaller size is refused.";
                 };
                 importFrom = mkOption {
@@ -374,7 +374,7 @@ in
                 nameservers = mkOption {
                   type = types.listOf types.str;
                   default = [ ];
-                  description = "DNS servers.";
+                  description = "DNS servers (IP addresses).";
                 };
                 searchDomain = mkOption {
                   type = types.nullOr types.str;

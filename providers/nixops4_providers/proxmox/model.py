@@ -10,12 +10,16 @@ from pydantic import AfterValidator, Field, model_validator
 from .cloudinit import CloudInit
 from .config import MARKER
 from .connection import Connection
-from .hardware import Disk, EfiDisk, Nic
+from .hardware import STORAGE, Disk, EfiDisk, Nic
 
 NAME = (
     r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
 )
 TAG = r"^[A-Za-z0-9_][A-Za-z0-9_+.-]*$"
+NODE = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+POOL = r"^[A-Za-z0-9_-]+$"
+QEMU_WORD = r"^[A-Za-z0-9_.+-]+$"
+"""A CPU or machine type, e.g. `x86-64-v2-AES`, `host`, `pc-q35-8.1+pve0`."""
 DESCRIPTION_BYTES = 7680
 """PVE keeps at most 8 KiB of notes; the rest is room for the marker line."""
 
@@ -41,7 +45,9 @@ class CloneSource(Model):
         default=True, description="Full copy of the disks; false for a linked clone."
     )
     storage: str | None = Field(
-        default=None, description="Target storage of a full clone; null keeps the template's."
+        default=None,
+        pattern=STORAGE,
+        description="Target storage of a full clone; null keeps the template's.",
     )
 
     @model_validator(mode="after")
@@ -79,7 +85,8 @@ class VmInputs(Model):
         ],
     )
     node: str = Field(
-        description="Node the VM runs on; a change migrates it when `allowMigration` is set."
+        pattern=NODE,
+        description="Node the VM runs on; a change migrates it when `allowMigration` is set.",
     )
     name: str = Field(pattern=NAME, description="VM name (a DNS name), also the guest's hostname.")
     vmid: int | None = Field(
@@ -94,16 +101,21 @@ class VmInputs(Model):
     )
     pool: str | None = Field(
         default=None,
+        pattern=POOL,
         description="Resource pool of the VM; a change moves it, null takes it out of its pool.",
     )
     cores: int = Field(default=1, ge=1, le=1024, description="CPU cores per socket.")
     sockets: int = Field(default=1, ge=1, le=16, description="CPU sockets.")
-    cpu_type: str = Field(default="x86-64-v2-AES", description="QEMU CPU type, e.g. `host`.")
+    cpu_type: str = Field(
+        default="x86-64-v2-AES", pattern=QEMU_WORD, description="QEMU CPU type, e.g. `host`."
+    )
     memory: int = Field(default=2048, ge=16, description="Memory in MiB.")
     balloon: int | None = Field(
         default=None, ge=0, description="Minimum memory in MiB for ballooning; 0 turns it off."
     )
-    machine: str | None = Field(default=None, description="QEMU machine type, e.g. `q35`.")
+    machine: str | None = Field(
+        default=None, pattern=QEMU_WORD, description="QEMU machine type, e.g. `q35`."
+    )
     bios: Literal["seabios", "ovmf"] = Field(
         default="seabios", description="Firmware: `seabios`, or `ovmf` for UEFI."
     )
