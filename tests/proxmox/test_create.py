@@ -24,7 +24,7 @@ def test_clone_creates_a_running_marked_vm_with_its_outputs(pve: Pve, name: str)
     vm = pve.vm(outputs["vmid"])
     assert (vm.name, vm.status, vm.node) == (name, "running", "pve1")
     assert outputs["vmid"] == 100
-    assert outputs["field `node`"] == "pve1"
+    assert outputs["node"] == "pve1"
     config = vm.config
     assert config["scsi0"].startswith("local-lvm:vm-100-disk-0")
     assert "size=8G" in config["scsi0"]
@@ -51,7 +51,7 @@ def test_linked_clone_into_a_pool_on_another_node(pve: Pve, name: str) -> None:
     outputs = outputs_of(pve.create(inputs).response)
     vm = pve.vm(outputs["vmid"])
     assert vm.node == "pve2"
-    assert outputs["field `node`"] == "pve2"
+    assert outputs["node"] == "pve2"
     assert outputs["vmid"] in pve.fake.pools["web"]
     assert vm.config["scsi0"].startswith("local-lvm:vm-100-disk-0")
 
@@ -78,7 +78,7 @@ def test_image_import_creates_a_uefi_vm_from_a_nixos_image(pve: Pve, name: str) 
     assert "discard=on" in config["virtio0"]
     assert "import-from" not in config["virtio0"]
     assert config["efidisk0"].startswith("local-lvm:vm-4321-disk-")
-    assert (config["bios"], config["field `machine`"], config["serial0"]) == (
+    assert (config["bios"], config["machine"], config["serial0"]) == (
         "ovmf",
         "q35",
         "socket",
