@@ -122,6 +122,16 @@ def test_disk_shrink_is_refused_and_nothing_changes(pve: Pve, name: str) -> None
     assert "size=8G" in pve.vm(100).config["scsi0"]
 
 
+def test_disk_shrink_is_refused_before_a_migration_or_pool_move(pve: Pve, name: str) -> None:
+    """The shrink refusal comes before anything else: the VM is neither migrated nor moved."""
+    inputs, outputs = _created(pve, name, pool="web")
+    smaller = dict(inputs, node="pve2", allowMigration=True, pool="db",
+                   disks=[{"slot": "scsi0", "storage": "local-lvm", "size": 5}])  # fmt: skip
+    message = error_of(pve.update(inputs, outputs, smaller).response)
+    assert "it cannot shrink to 5 GiB" in message
+    assert (pve.vm(100).node, pve.fake.pools["web"], pve.fake.pools["db"]) == ("pve1", {100}, set())
+
+
 def test_cloud_init_change_regenerates_the_drive(pve: Pve, name: str) -> None:
     """New keys and addresses on a running VM regenerate the cloud-init drive, nothing stays pending."""
     inputs, outputs = _created(pve, name)

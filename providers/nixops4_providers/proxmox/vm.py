@@ -141,6 +141,7 @@ def _converge(
     previous: VmOutputs | None = None,
 ) -> VmOutputs:
     """Bring an existing VM to the declaration, then read its outputs."""
+    disks_to_grow(inputs, client.get(f"{base_path(node, vmid)}/config"), vmid)  # refuse first
     node = _migrate_if_needed(client, inputs, vmid, node, ctx)
     _move_pool(client, inputs, vmid, ctx)
     base = base_path(node, vmid)
