@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,6 +129,15 @@ class Pve:
     def vms_named(self, name: str) -> list[Any]:
         """Every VM of the fake with this name."""
         return [vm for vm in self.fake.vms if vm.name == name]
+
+
+def holds(condition: Callable[[], object], what: str) -> Callable[[Applied], None]:
+    """A step check that asserts `condition()`, failing with `what`."""
+
+    def check(_applied: Applied) -> None:
+        assert condition(), what
+
+    return check
 
 
 @pytest.fixture(scope="session")

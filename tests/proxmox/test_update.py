@@ -8,7 +8,7 @@ from urllib.parse import unquote
 import pytest
 from nixops4_protocol.testing import Applied, Step, error_of, outputs_of
 
-from tests.proxmox.conftest import Pve
+from tests.proxmox.conftest import Pve, holds
 
 pytestmark = pytest.mark.proxmox
 
@@ -95,20 +95,22 @@ def test_every_mutable_field_is_applied_with_a_reboot_when_allowed(pve: Pve, nam
 
 def test_changes_needing_a_reboot_are_reported_by_name(pve: Pve, name: str) -> None:
     """Without allowReboot, what PVE cannot hot-plug stays pending and is named; the rest applies."""
-    inputs, outputs = _created(pve, name)
+    inputs = pve.inputs(name)
     changed = dict(inputs, cores=3, memory=3072, description="notes", tags=["db"])
-    run = pve.update(inputs, outputs, changed)
-    new = outputs_of(run.response)
-    assert new["pendingChanges"] == ["cores", "memory"]
-    assert "changes wait for the next reboot" in run.stderr
-    vm = pve.vm(100)
-    assert (vm.config["cores"], vm.pending["cores"], vm.pending["memory"]) == ("2", "3", "3072")
-    assert vm.config["description"].startswith("notes")
-    assert vm.config["tags"] == "db;nixops4"
-    allowed = dict(changed, allowReboot=True)
-    again = outputs_of(pve.update(changed, new, allowed).response)
-    assert again["pendingChanges"] == []
-    assert vm.config["cores"] == "3"
+
+    def pending(_applied: Applied) -> None:
+        vm = pve.vm(100)
+        assert (vm.config["cores"], vm.pending["cores"], vm.pending["memory"]) == ("2", "3", "3072")
+        assert vm.config["description"].startswith("notes")
+        assert vm.config["tags"] == "db;nixops4"
+
+    pve.case(
+        Step(inputs),
+        Step(changed, expect_outputs={"pendingChanges": ["cores", "memory"]},
+             expect_log="changes wait for the next reboot", check=pending),
+        Step(dict(changed, allowReboot=True), expect_outputs={"pendingChanges": []},
+             check=holds(lambda: pve.vm(100).config["cores"] == "3", "cores not applied")),
+    )  # fmt: skip
 
 
 def test_disk_shrink_is_refused_and_nothing_changes(pve: Pve, name: str) -> None:
@@ -151,63 +153,77 @@ def test_cloud_init_change_regenerates_the_drive(pve: Pve, name: str) -> None:
 
 def test_lock_timeouts_are_retried(pve: Pve, name: str) -> None:
     """PVE's `can't lock file ... got timeout` is retried with backoff until the lock is free."""
-    inputs, outputs = _created(pve, name)
-    pve.fake.fail("PUT", "/nodes/pve1/qemu/100/config", 500, LOCKED, times=2)
-    run = pve.update(inputs, outputs, dict(inputs, description="after the backup"))
-    outputs_of(run.response)
-    assert run.stderr.count("VM config locked by another task, retrying") == 2
-    assert pve.vm(100).config["description"].startswith("after the backup")
+    inputs = pve.inputs(name)
+
+    def lock_twice(_applied: Applied) -> None:
+        pve.fake.fail("PUT", "/nodes/pve1/qemu/100/config", 500, LOCKED, times=2)
+
+    applied = pve.case(
+        Step(inputs, check=lock_twice),
+        Step(dict(inputs, description="after the backup"),
+             check=holds(lambda: pve.vm(100).config["description"].startswith("after the backup"),
+                         "description not changed")),
+    )  # fmt: skip
+    assert applied[1].stderr.count("VM config locked by another task, retrying") == 2
 
 
 def test_a_lock_held_too_long_fails_within_the_bound(pve: Pve, name: str) -> None:
     """A lock that is never released fails after `timeouts.retry`, naming PVE's lock error."""
-    inputs, outputs = _created(pve, name)
-    pve.served.call(pve.fake.hold_config_lock(100, None))
-    changed = dict(inputs, cores=1, connection=pve.connection(timeouts={"retry": 1}))
-    message = error_of(pve.update(inputs, outputs, changed).response)
-    assert "stayed locked by another task" in message
-    assert "lock-100.conf" in message
+    inputs = pve.inputs(name)
+
+    def hold_lock(_applied: Applied) -> None:
+        pve.served.call(pve.fake.hold_config_lock(100, None))
+
+    pve.case(
+        Step(inputs, check=hold_lock),
+        Step(dict(inputs, cores=1, connection=pve.connection(timeouts={"retry": 1})),
+             expect_error=["stayed locked by another task", "lock-100.conf"]),
+    )  # fmt: skip
     pve.fake.release_config_lock(100)
 
 
 def test_concurrent_config_change_is_detected_by_digest(pve: Pve, name: str) -> None:
     """A digest mismatch (someone changed the config) re-reads and re-applies."""
-    inputs, outputs = _created(pve, name)
-    pve.fake.fail(
-        "PUT",
-        "/nodes/pve1/qemu/100/config",
-        500,
-        "checksum mismatch (file change by other user?)",
-        times=1,
-    )
-    run = pve.update(inputs, outputs, dict(inputs, cores=5))
-    outputs_of(run.response)
-    assert "VM config changed concurrently" in run.stderr
-    assert pve.vm(100).pending.get("cores") == "5"
+    inputs = pve.inputs(name)
+    mismatch = "checksum mismatch (file change by other user?)"
+
+    def change_under_us(_applied: Applied) -> None:
+        pve.fake.fail("PUT", "/nodes/pve1/qemu/100/config", 500, mismatch, times=1)
+
+    pve.case(
+        Step(inputs, check=change_under_us),
+        Step(dict(inputs, cores=5), expect_log="VM config changed concurrently",
+             check=holds(lambda: pve.vm(100).pending.get("cores") == "5", "cores not pending")),
+    )  # fmt: skip
 
 
 def test_node_change_migrates_only_when_allowed(pve: Pve, name: str) -> None:
     """Another node is refused without allowMigration, and migrates the VM with it."""
-    inputs, outputs = _created(pve, name)
+    inputs = pve.inputs(name)
     moved = dict(inputs, node="pve2")
-    message = error_of(pve.update(inputs, outputs, moved).response)
-    assert "VM 100 is on node pve1, but node 'pve2' is declared" in message
-    assert "allowMigration" in message
-    assert pve.vm(100).node == "pve1"
-    new = outputs_of(pve.update(inputs, outputs, dict(moved, allowMigration=True)).response)
-    assert pve.vm(100).node == "pve2"
-    assert new["node"] == "pve2"
+    pve.case(
+        Step(inputs),
+        Step(moved, expect_error=["VM 100 is on node pve1, but node 'pve2' is declared",
+                                  "allowMigration"],
+             check=holds(lambda: pve.vm(100).node == "pve1", "migrated without permission")),
+        Step(dict(moved, allowMigration=True), expect_outputs={"node": "pve2"},
+             check=holds(lambda: pve.vm(100).node == "pve2", "not migrated")),
+    )  # fmt: skip
 
 
 def test_pool_changes_move_the_vm(pve: Pve, name: str) -> None:
     """A VM moves from pool to pool, and null takes it out of its pool."""
-    inputs, outputs = _created(pve, name, pool="web")
-    assert pve.fake.pools["web"] == {100}
-    moved = dict(inputs, pool="db")
-    outputs = outputs_of(pve.update(inputs, outputs, moved).response)
-    assert (pve.fake.pools["web"], pve.fake.pools["db"]) == (set(), {100})
-    outputs_of(pve.update(moved, outputs, dict(moved, pool=None)).response)
-    assert pve.fake.pools["db"] == set()
+    inputs = pve.inputs(name, pool="web")
+
+    def pools() -> dict[str, set[int]]:
+        return {name: set(vms) for name, vms in pve.fake.pools.items() if name in ("web", "db")}
+
+    pve.case(
+        Step(inputs, check=holds(lambda: pools()["web"] == {100}, "not in web")),
+        Step(dict(inputs, pool="db"),
+             check=holds(lambda: pools() == {"web": set(), "db": {100}}, "not moved")),
+        Step(dict(inputs, pool=None), check=holds(lambda: pools()["db"] == set(), "still in db")),
+    )  # fmt: skip
 
 
 def test_vmid_may_be_declared_as_the_assigned_one_but_not_changed(pve: Pve, name: str) -> None:
@@ -268,10 +284,10 @@ def test_update_starts_a_stopped_vm_only_when_start_is_true(pve: Pve, name: str)
     pve.case(
         Step(inputs, check=stop),
         Step(dict(inputs, cores=3), expect_log="starting VM 100",
-             check=lambda _: pve.vm(100).status == "running" or pytest.fail("not started")),
+             check=holds(lambda: pve.vm(100).status == "running", "not started")),
         Step(dict(inputs, cores=3, start=False), check=stop),
         Step(dict(inputs, cores=4, start=False),
-             check=lambda _: pve.vm(100).status == "stopped" or pytest.fail("started")),
+             check=holds(lambda: pve.vm(100).status == "stopped", "started")),
     )  # fmt: skip
 
 
@@ -297,8 +313,10 @@ def test_expired_ticket_logs_in_again(pve: Pve, name: str) -> None:
 
 def test_vm_removed_outside_is_reported(pve: Pve, name: str) -> None:
     """An update of a VM deleted behind nixops4's back says so and what to do."""
-    inputs, outputs = _created(pve, name)
-    pve.fake.vms.remove(pve.vm(100))
-    message = error_of(pve.update(inputs, outputs, dict(inputs, cores=3)).response)
-    assert "VM 100 no longer exists in the cluster" in message
-    assert "remove the resource from the deployment" in message
+    inputs = pve.inputs(name)
+    pve.case(
+        Step(inputs, check=lambda _: pve.fake.vms.remove(pve.vm(100))),
+        Step(dict(inputs, cores=3), expect_error=["VM 100 no longer exists in the cluster",
+                                                  "remove the resource from the deployment"]),
+        Step(destroy=True, expect_log="VM already gone"),
+    )  # fmt: skip
