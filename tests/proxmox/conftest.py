@@ -110,14 +110,20 @@ class Pve:
         resource = {"type": "vm", "inputProperties": previous, "outputProperties": outputs}
         return self.run({"destroyResourceRequest": {"resource": resource}})
 
-    def case(self, *steps: Step) -> list[Applied]:
-        """Run the steps as an acceptance case of a stateful `vm`, scanning for both secrets."""
+    def case(self, *steps: Step, in_process: bool = False) -> list[Applied]:
+        """Run the steps as an acceptance case of a stateful `vm`, scanning for both secrets.
+
+        Each step runs in a fresh provider process, as nixops4 runs them; `in_process` drives the
+        provider in this process instead (for many quick steps, such as refused inputs).
+        """
+        if in_process:
+            from nixops4_providers.proxmox import provider
+
+            where: dict[str, Any] = {"provider": provider}
+        else:
+            where = {"command": PROVIDER}
         return Case(
-            "vm",
-            steps,
-            command=PROVIDER,
-            stateful=True,
-            secrets=[self.token_secret, self.password],
+            "vm", steps, stateful=True, secrets=[self.token_secret, self.password], **where
         ).run()
 
     def vm(self, vmid: int) -> Any:
