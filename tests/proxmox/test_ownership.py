@@ -64,3 +64,15 @@ def test_vmid_taken_over_outside_is_neither_changed_nor_destroyed(pve: Pve, name
         ),
         Step(destroy=True, expect_log="it is left alone", check=untouched),
     )
+
+
+def test_adopt_does_not_take_a_vm_from_another_resource(pve: Pve, name: str) -> None:
+    """Two resources declaring one vmid: the second is refused even with adopt, naming the first."""
+    pve.case(Step(pve.inputs(name, vmid=500)))
+    pve.case(
+        Step(
+            pve.inputs(f"{name}-other", vmid=500, adopt=True),
+            expect_error=[f"managed by the nixops4 resource of VM {name!r}", "notes"],
+        )
+    )
+    assert pve.vm(500).name == name
