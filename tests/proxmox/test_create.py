@@ -12,7 +12,7 @@ from urllib.parse import unquote
 import pytest
 from nixops4_protocol.testing import Step, async_run_requests, error_of, outputs_of
 
-from tests.proxmox.conftest import PROVIDER, Pve
+from tests.proxmox.conftest import PROVIDER, Pve, holds
 from tests.support.fakepve_ext import IMAGE
 
 pytestmark = pytest.mark.proxmox
@@ -160,13 +160,15 @@ def test_foreign_vm_with_the_name_is_adopted_only_when_asked(pve: Pve, name: str
     """A VM with the declared name and no marker is refused, then adopted and converged."""
     pve.fake.add_vm(700, name, status="running", config={"net0": "virtio=BC:24:11:AA:BB:CC,bridge=vmbr0",
                                                           "scsi0": "local-lvm:vm-700-disk-0,size=8G"})  # fmt: skip
-    message = error_of(pve.create(pve.inputs(name)).response)
-    assert f"name {name!r} but was not created by nixops4" in message
-    run = pve.create(pve.inputs(name, adopt=True, allowReboot=True))
-    outputs = outputs_of(run.response)
-    assert outputs["vmid"] == 700
-    assert outputs["macAddresses"] == ["BC:24:11:AA:BB:CC"]
-    assert pve.vm(700).config["description"] == f"nixops4-managed: {name} vmid=700"
+    marked = holds(
+        lambda: pve.vm(700).config["description"] == f"nixops4-managed: {name} vmid=700",
+        "no marker written",
+    )
+    pve.case(
+        Step(pve.inputs(name), expect_error=f"name {name!r} but was not created by nixops4"),
+        Step(pve.inputs(name, adopt=True, allowReboot=True), check=marked,
+             expect_outputs={"vmid": 700, "macAddresses": ["BC:24:11:AA:BB:CC"]}),
+    )  # fmt: skip
     assert len(pve.vms_named(name)) == 1
 
 
@@ -175,13 +177,12 @@ def test_create_interrupted_after_the_clone_adopts_it_on_the_next_apply(
 ) -> None:
     """The clone carries the marker: after a failure before the state event, no duplicate appears."""
     pve.fake.fail("PUT", "/nodes/pve1/qemu/100/config", 500, "interrupted", times=1)
-    assert "interrupted" in error_of(pve.create(pve.inputs(name)).response)
-    assert [vm.vmid for vm in pve.vms_named(name)] == [100]
-    run = pve.create(pve.inputs(name))
-    outputs = outputs_of(run.response)
-    assert outputs["vmid"] == 100
-    assert "found our VM from an earlier apply" in run.stderr
-    assert [vm.vmid for vm in pve.vms_named(name)] == [100]
+    one_vm = holds(lambda: [vm.vmid for vm in pve.vms_named(name)] == [100], "not one VM 100")
+    pve.case(
+        Step(pve.inputs(name), expect_error="interrupted", check=one_vm),
+        Step(pve.inputs(name), expect_outputs={"vmid": 100}, check=one_vm,
+             expect_log="found our VM from an earlier apply"),
+    )  # fmt: skip
     assert pve.vm(100).status == "running"
 
 
