@@ -259,6 +259,15 @@ def test_removing_cloud_init_detaches_its_drive(pve: Pve, name: str) -> None:
     )  # fmt: skip
 
 
+def test_an_iso_cdrom_is_not_taken_for_a_cloud_init_drive(pve: Pve, name: str) -> None:
+    """`cloudInit = null` removes cloud-init drives only: an ISO, however named, stays attached."""
+    iso = "local:iso/vm-700-disk-1.iso,media=cdrom"
+    pve.fake.add_vm(700, name, config={"scsi0": "local-lvm:vm-700-disk-0,size=8G", "ide0": iso,
+                                       "net0": "virtio=BC:24:11:AA:BB:CC,bridge=vmbr0"})  # fmt: skip
+    inputs = pve.inputs(name, adopt=True, cloudInit=None, start=False)
+    pve.case(Step(inputs, check=holds(lambda: pve.vm(700).config.get("ide0") == iso, "ISO gone")))
+
+
 def test_moving_the_cloud_init_drive_leaves_no_second_one(pve: Pve, name: str) -> None:
     """A new `cloudInit.slot` moves the drive: the old slot is removed, not left beside it."""
     inputs = pve.inputs(name, start=False)

@@ -18,10 +18,11 @@ MARKER = "nixops4-managed"
 """Start of the last description line of every VM this provider created or adopted."""
 MARKER_LINE = re.compile(rf"^{MARKER}: (\S+) vmid=(\d+)$")
 CLOUD_INIT_VOLUME = re.compile(
-    r"^[^:]+:((.*/)?(vm|base)-\d+-(cloudinit|disk-\d+)(\.\w+)?|cloudinit)$"
+    r"^[^:]+:(cloudinit|(\d+/|base-\d+-disk-\d+(\.\w+)?/)?vm-\d+-(cloudinit|disk-\d+)(\.\w+)?)$"
 )
 """A cloud-init drive's volume: `<storage>:cloudinit` as requested, or the allocated images
-volume in a `media=cdrom` drive (PVE names it `vm-<id>-cloudinit`, fakepve `vm-<id>-disk-<n>`)."""
+volume in a `media=cdrom` drive (PVE names it `vm-<id>-cloudinit`, fakepve `vm-<id>-disk-<n>`;
+directory storages put it under `<id>/`). ISO images (`iso/...`) never match."""
 MARKER_TAG = "nixops4"
 """Tag of every VM this provider created or adopted."""
 
