@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from nixops4_protocol.testing import Applied, Step, error_of, outputs_of
+from nixops4_protocol.testing import Applied, Step, outputs_of
 
 from tests.proxmox.conftest import Pve, holds
 
@@ -115,22 +115,27 @@ def test_changes_needing_a_reboot_are_reported_by_name(pve: Pve, name: str) -> N
 
 def test_disk_shrink_is_refused_and_nothing_changes(pve: Pve, name: str) -> None:
     """A smaller disk size is refused with the current size; no other change is made."""
-    inputs, outputs = _created(pve, name)
+    inputs = pve.inputs(name)
     smaller = dict(inputs, cores=6, disks=[{"slot": "scsi0", "storage": "local-lvm", "size": 5}])
-    message = error_of(pve.update(inputs, outputs, smaller).response)
-    assert "disk scsi0 of VM 100 is 8 GiB; it cannot shrink to 5 GiB" in message
-    assert "only grow" in message
-    assert pve.vm(100).config["cores"] == "2"
-    assert "size=8G" in pve.vm(100).config["scsi0"]
+    unchanged = holds(
+        lambda: (
+            (pve.vm(100).config["cores"], "size=8G" in pve.vm(100).config["scsi0"]) == ("2", True)
+        ),
+        "the VM changed",
+    )
+    pve.case(
+        Step(inputs),
+        Step(smaller, check=unchanged,
+             expect_error=["disk scsi0 of VM 100 is 8 GiB; it cannot shrink to 5 GiB", "only grow"]),
+    )  # fmt: skip
 
 
 def test_disk_shrink_is_refused_before_a_migration_or_pool_move(pve: Pve, name: str) -> None:
     """The shrink refusal comes before anything else: the VM is neither migrated nor moved."""
-    inputs, outputs = _created(pve, name, pool="web")
+    inputs = pve.inputs(name, pool="web")
     smaller = dict(inputs, node="pve2", allowMigration=True, pool="db",
                    disks=[{"slot": "scsi0", "storage": "local-lvm", "size": 5}])  # fmt: skip
-    message = error_of(pve.update(inputs, outputs, smaller).response)
-    assert "it cannot shrink to 5 GiB" in message
+    pve.case(Step(inputs), Step(smaller, expect_error="it cannot shrink to 5 GiB"))
     assert (pve.vm(100).node, pve.fake.pools["web"], pve.fake.pools["db"]) == ("pve1", {100}, set())
 
 
