@@ -62,7 +62,9 @@ class Garage:
         inputs.update(overrides)
         return inputs
 
-    def permission_inputs(self, bucket: str, access_key_id: str, **overrides: Any) -> dict[str, Any]:
+    def permission_inputs(
+        self, bucket: str, access_key_id: str, **overrides: Any
+    ) -> dict[str, Any]:
         """The inputs of a permission, every option present as Nix sends them."""
         inputs: dict[str, Any] = {
             "connection": self.server.connection_inputs(),
@@ -82,11 +84,15 @@ class Garage:
         assert run.exit_status == 0, run.stderr
         return run
 
-    def create(self, rtype: str, inputs: dict[str, Any], *, stateful: bool = False) -> dict[str, Any]:
+    def create(
+        self, rtype: str, inputs: dict[str, Any], *, stateful: bool = False
+    ) -> dict[str, Any]:
         """Create in a fresh process; return the response."""
         return self.run(create_request(rtype, inputs, stateful=stateful)).response
 
-    def created(self, rtype: str, inputs: dict[str, Any], *, stateful: bool = False) -> dict[str, Any]:
+    def created(
+        self, rtype: str, inputs: dict[str, Any], *, stateful: bool = False
+    ) -> dict[str, Any]:
         """Create in a fresh process; return the outputs (failing on an error)."""
         return outputs_of(self.create(rtype, inputs, stateful=stateful))
 

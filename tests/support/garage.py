@@ -92,7 +92,9 @@ class GarageServer:
 
     def api(self, method: str, operation: str, body: Any = None, **query: str) -> Any:
         """Call the admin API directly, as another tool would; return the JSON answer (or None)."""
-        return admin_call(self.admin_endpoint, self.admin_token, method, operation, body, query)
+        return admin_call(
+            self.admin_endpoint, self.admin_token, method, operation, body=body, query=query
+        )
 
     def find(self, operation: str, **query: str) -> Any:
         """GET an object from the admin API, or None on 404."""
@@ -119,7 +121,7 @@ class GarageServer:
 
     def website(self, host: str, path: str = "/") -> tuple[int, bytes]:
         """Fetch `path` from the web endpoint with `Host: host`; return status and body."""
-        request = urllib.request.Request(self.web_endpoint + path, headers={"Host": host})
+        request = urllib.request.Request(self.web_endpoint + path, headers={"Host": host})  # noqa: S310
         try:
             with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback
                 return response.status, response.read()
@@ -132,14 +134,20 @@ class GarageServer:
 
 
 def admin_call(
-    endpoint: str, token: str, method: str, operation: str, body: Any, query: dict[str, str]
+    endpoint: str,
+    token: str,
+    method: str,
+    operation: str,
+    *,
+    body: Any = None,
+    query: dict[str, str] | None = None,
 ) -> Any:
     """One admin API v2 call with urllib; raises urllib's HTTPError on an error answer."""
     from urllib.parse import urlencode
 
     url = f"{endpoint}/v2/{operation}" + (f"?{urlencode(query)}" if query else "")
     data = None if method == "GET" else json.dumps(body or {}).encode()
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 - loopback
         url, data=data, method=method, headers={"Authorization": f"Bearer {token}"}
     )
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
@@ -189,15 +197,15 @@ def _ready(process: subprocess.Popen[bytes], directory: Path, endpoint: str) -> 
 
 def _apply_layout(endpoint: str, token: str) -> None:
     """Give the only node a zone and capacity, and apply layout version 1."""
-    status = admin_call(endpoint, token, "GET", "GetClusterStatus", None, {})
+    status = admin_call(endpoint, token, "GET", "GetClusterStatus")
     node = status["nodes"][0]["id"]
     role = {"id": node, "zone": "dc1", "capacity": 1 << 30, "tags": []}
-    admin_call(endpoint, token, "POST", "UpdateClusterLayout", {"roles": [role]}, {})
-    admin_call(endpoint, token, "POST", "ApplyClusterLayout", {"version": 1}, {})
+    admin_call(endpoint, token, "POST", "UpdateClusterLayout", body={"roles": [role]})
+    admin_call(endpoint, token, "POST", "ApplyClusterLayout", body={"version": 1})
 
 
 def _healthy(endpoint: str, token: str) -> bool:
-    health = admin_call(endpoint, token, "GET", "GetClusterHealth", None, {})
+    health = admin_call(endpoint, token, "GET", "GetClusterHealth")
     return bool(health.get("status") == "healthy")
 
 
