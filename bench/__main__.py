@@ -2,9 +2,9 @@
 
 import sys
 
-from bench import dns, postgresql, startup
+from bench import dns, garage, postgresql, startup
 
-for benchmark in (startup, postgresql, dns):
+for benchmark in (startup, postgresql, dns, garage):
     sys.argv = sys.argv[:1]
     benchmark.main()
     print()

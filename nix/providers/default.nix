@@ -13,6 +13,7 @@ let
 in
 {
   dns = provider ./dns.nix;
+  garage = provider ./garage.nix;
   postgresql = provider ./postgresql.nix;
   secrets = provider ./secrets.nix;
 }

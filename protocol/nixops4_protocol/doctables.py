@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from .nixgen import NO_DEFAULT, NixGenError, NixOption, ResourceTypeDecl, doc_entries, nix_value
 from .nixgen import type_description as nix_type_description
 
-DOCUMENTS = ("README.md", "docs/postgresql.md", "docs/dns.md", "docs/secrets.md")
+DOCUMENTS = ("README.md", "docs/postgresql.md", "docs/dns.md", "docs/secrets.md", "docs/garage.md")
 """Hand-written documents that carry generated tables."""
 
 END = "<!-- end generated -->"

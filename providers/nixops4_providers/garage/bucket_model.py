@@ -107,6 +107,7 @@ class BucketInputs(ConnectedInputs):
 
     global_aliases: list[BucketName] = Field(
         min_length=1,
+        examples=[["app-media"]],
         description="Global aliases (bucket names) of the bucket, exactly: others are removed. "
         "The bucket is found by any of them; the first is the name in `websiteEndpoint`.",
     )

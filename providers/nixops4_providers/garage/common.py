@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 from nixops4_protocol.resource import Model
 from pydantic import Field, StringConstraints
 
-from .connection import Connection
+from .connection import EXAMPLE, Connection
 
 if TYPE_CHECKING:
     from nixops4_protocol.context import Context
@@ -24,7 +24,9 @@ BucketName = Annotated[
 class ConnectedInputs(Model):
     """Inputs every Garage resource has: the connection and the adoption switch."""
 
-    connection: Connection = Field(description="How to reach the Garage cluster.")
+    connection: Connection = Field(
+        description="How to reach the Garage cluster.", examples=[EXAMPLE]
+    )
     adopt: bool = Field(
         default=False,
         description="Take over an existing object that was not created by this provider and "

@@ -7,6 +7,9 @@ from typing import Annotated
 from nixops4_protocol.resource import CredentialFile, Model
 from pydantic import Field
 
+EXAMPLE = {"adminEndpoint": "http://127.0.0.1:3903", "adminTokenFile": "/run/keys/garage-admin"}
+"""A minimal `connection` input, for documentation and tests."""
+
 
 class Connection(Model):
     """How to reach a Garage cluster: its admin API (with a token) and its S3 API."""

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from nixops4_protocol.errors import ResourceError
 from nixops4_protocol.redaction import register_secret_value
-from nixops4_protocol.resource import Existing, Immutable, Model, Resource, Secret
+from nixops4_protocol.resource import (
+    CredentialFile,
+    Existing,
+    Immutable,
+    Model,
+    Resource,
+    Secret,
+)
 from pydantic import AfterValidator, Field
 
 from .common import ConnectedInputs, admin_client
@@ -71,7 +78,7 @@ class KeyOutputs(Model):
 
     access_key_id: str = Field(description="The access key ID (`GK...`).")
     name: str = Field(description="Name of the key.")
-    secret_key_file: str = Field(
+    secret_key_file: Annotated[str, CredentialFile()] = Field(
         description="Absolute path of the 0600 file on the deployer machine holding the secret key "
         "(no trailing newline)."
     )

@@ -14,7 +14,7 @@ from nixops4_protocol.resource import Existing, Immutable, Model, Resource
 from pydantic import Field
 
 from .common import BucketName, admin_client
-from .connection import Connection
+from .connection import EXAMPLE, Connection
 
 if TYPE_CHECKING:
     from nixops4_protocol.context import Context
@@ -31,7 +31,9 @@ _IDENTITY = (
 class PermissionInputs(Model):
     """Inputs of `permission`."""
 
-    connection: Connection = Field(description="How to reach the Garage cluster.")
+    connection: Connection = Field(
+        description="How to reach the Garage cluster.", examples=[EXAMPLE]
+    )
     bucket: Annotated[str, Immutable(_IDENTITY)] = Field(
         description="The bucket: its ID (e.g. a bucket's `bucketId` output) or a global alias."
     )
