@@ -68,3 +68,47 @@ def test_invalid_inputs(garage: Garage) -> None:
     assert "expiration" in message
     message = error_of(garage.create("key", garage.key_inputs("app", colour="red")))
     assert "unknown field `colour`" in message
+
+
+def test_debug_logs_hold_no_secret(garage: Garage, name: str, tmp_path: Path) -> None:
+    """A whole application at debug level, errors included: no token or secret key in any output."""
+    import os
+
+    from nixops4_protocol.client import destroy_request
+
+    debug = {**os.environ, "NIXOPS4_PROVIDER_LOG_LEVEL": "debug"}
+    wrong = tmp_path / "wrong.token"
+    wrong.write_text(garage.server.admin_token[::-1] + "\n", encoding="utf-8")
+    bucket_inputs = garage.bucket_inputs(name, emptyOnDestroy=True)
+    key_inputs = garage.key_inputs(name)
+    run = garage.run(
+        create_request("bucket", bucket_inputs, stateful=False),
+        create_request("key", key_inputs, stateful=False),
+        create_request(
+            "key",
+            garage.key_inputs(
+                name, connection=garage.server.connection_inputs(adminTokenFile=str(wrong))
+            ),
+            stateful=False,
+        ),
+        env=debug,
+    )
+    bucket, key = outputs_of(run.responses[0]), outputs_of(run.responses[1])
+    assert "HTTP 403" in error_of(run.responses[2])
+    garage.key(key["accessKeyId"])
+    permission = garage.permission_inputs(bucket["bucketId"], key["accessKeyId"], write=True)
+    secret = Path(key["secretKeyFile"]).read_text(encoding="utf-8")
+    garage.run(create_request("permission", permission, stateful=False), env=debug)
+    garage.server.s3(key["accessKeyId"], secret).put_object(Bucket=name, Key="x", Body=b"x")
+    Path(key["secretKeyFile"]).unlink()
+    run = garage.run(
+        create_request("key", key_inputs, stateful=False),
+        destroy_request("bucket", bucket_inputs, bucket),
+        destroy_request("key", key_inputs, key),
+        env=debug,
+    )
+    assert run.responses[1] == {"destroyResourceResponse": {}}
+    for text in (run.stderr, repr(run.responses)):
+        assert secret not in text
+        assert garage.server.admin_token not in text
+        assert garage.server.admin_token[::-1] not in text

@@ -47,18 +47,23 @@ def _differences(inputs: BucketInputs, bucket: dict[str, Any]) -> list[str]:
     return changes
 
 
-def _converge_aliases(client: AdminClient, inputs: BucketInputs, bucket: dict[str, Any]) -> None:
+def _converge_aliases(
+    client: AdminClient, inputs: BucketInputs, bucket: dict[str, Any], ctx: Context
+) -> None:
     """Add the missing declared global aliases, then remove the others."""
     present = set(bucket["globalAliases"])
-    for alias in inputs.global_aliases:
-        if alias not in present:
-            client.post("AddBucketAlias", {"bucketId": bucket["id"], "globalAlias": alias})
-    for alias in sorted(present - set(inputs.global_aliases)):
+    added = [alias for alias in inputs.global_aliases if alias not in present]
+    removed = sorted(present - set(inputs.global_aliases))
+    for alias in added:
+        client.post("AddBucketAlias", {"bucketId": bucket["id"], "globalAlias": alias})
+    for alias in removed:
         client.post("RemoveBucketAlias", {"bucketId": bucket["id"], "globalAlias": alias})
+    if added or removed:
+        ctx.log.info("changed the global aliases", added=added, removed=removed)
 
 
 def _converge_settings(
-    client: AdminClient, inputs: BucketInputs, bucket: dict[str, Any]
+    client: AdminClient, inputs: BucketInputs, bucket: dict[str, Any], ctx: Context
 ) -> dict[str, Any]:
     """Change the quotas, website, CORS and lifecycle rules that differ, in one call."""
     wanted, current = wanted_settings(inputs), current_settings(bucket)
@@ -66,6 +71,7 @@ def _converge_settings(
     if not body:
         return bucket
     updated: dict[str, Any] = client.post("UpdateBucket", body, id=bucket["id"])
+    ctx.log.info("changed the bucket", changed=sorted(body))
     after = current_settings(updated)
     for name in ("corsRules", "lifecycleRules"):
         if name in body and after[name] != wanted[name]:
@@ -169,8 +175,8 @@ class Bucket(Resource[BucketInputs, BucketOutputs]):
             bucket = self._new(client, inputs, ctx, marker)
         elif known_id is None or bucket["id"] != known_id:
             self._check_adoptable(inputs, bucket, marker)
-        _converge_aliases(client, inputs, bucket)
-        bucket = _converge_settings(client, inputs, bucket)
+        _converge_aliases(client, inputs, bucket, ctx)
+        bucket = _converge_settings(client, inputs, bucket, ctx)
         mark(client, bucket, marker)
         return _outputs(inputs, bucket["id"])
 

@@ -123,10 +123,14 @@ def _differences(inputs: KeyInputs, info: dict[str, Any]) -> list[str]:
     return changes
 
 
-def _converge(client: AdminClient, inputs: KeyInputs, info: dict[str, Any]) -> dict[str, Any]:
+def _converge(
+    client: AdminClient, inputs: KeyInputs, info: dict[str, Any], ctx: Context
+) -> dict[str, Any]:
     """Give the key the declared expiration and createBucket permission."""
-    if not _differences(inputs, info):
+    differences = _differences(inputs, info)
+    if not differences:
         return info
+    ctx.log.info("changing the key", changes=differences)
     flag = {"createBucket": True}
     body: dict[str, Any] = {
         "allow": flag if inputs.create_bucket else None,
@@ -197,7 +201,7 @@ class Key(Resource[KeyInputs, KeyOutputs]):
                 if info is None:
                     raise ResourceError(f"key {inputs.name!r} disappeared while it was converged")
                 self._check_adoptable(inputs, info, files)
-        info = _converge(client, inputs, info)
+        info = _converge(client, inputs, info, ctx)
         secret = info.get("secretAccessKey") or self._secret(client, info["accessKeyId"])
         path = files.write(inputs.name, secret)
         return KeyOutputs.model_validate(

@@ -148,7 +148,8 @@ class Permission(Resource[PermissionInputs, PermissionOutputs]):
                 f"bucket {inputs.bucket!r} does not exist",
                 hint="Check `bucket`, or create the bucket first (give its `bucketId` output).",
             )
-        if client.find("GetKeyInfo", id=inputs.access_key_id) is None:
+        listed = any(key["accessKeyId"] == inputs.access_key_id for key in bucket["keys"])
+        if not listed and client.find("GetKeyInfo", id=inputs.access_key_id) is None:
             raise ResourceError(
                 f"key {inputs.access_key_id!r} does not exist",
                 hint="Check `accessKeyId`, or create the key first (give its `accessKeyId` output).",
