@@ -41,17 +41,40 @@ def set_behind_our_back(
     )
 
 
+def walk_through_every_pair(count: int) -> list[int]:
+    """A walk over states 0..count-1 that takes every ordered pair (a, b) once, a == b included.
+
+    Every state has as many ways in as out, so such a walk exists (Hierholzer's algorithm).
+    """
+    remaining = {state: list(range(count)) for state in range(count)}
+    stack, walk = [0], []
+    while stack:
+        state = stack[-1]
+        if remaining[state]:
+            stack.append(remaining[state].pop())
+        else:
+            walk.append(stack.pop())
+    return walk[::-1]
+
+
 def test_converges_from_every_starting_state(garage: Garage, name: str) -> None:
-    """Each of the 8 flag combinations is reached exactly from each of the 8 starting ones."""
+    """Each of the 8 flag combinations is reached exactly from each of the 8 starting ones.
+
+    The first state is set behind the provider's back; each step then starts where the previous
+    one ended, so one walk of 64 requests covers all 64 (starting, declared) pairs.
+    """
     bucket_id, access_key_id = bucket_and_key(garage, name)
+    walk = walk_through_every_pair(len(STATES))
+    pairs = list(itertools.pairwise(walk))
+    assert sorted(pairs) == sorted(itertools.product(range(len(STATES)), repeat=2))
+    set_behind_our_back(garage, bucket_id, access_key_id, STATES[walk[0]])
+    assert garage.grant(bucket_id, access_key_id)[0] == STATES[walk[0]]
     with (
         tempfile.TemporaryFile() as stderr,
         ProviderProcess(PROVIDER, stderr=stderr, cwd=garage.cwd) as process,
     ):
         responses: list[dict[str, Any]] = []
-        for start, wanted in itertools.product(STATES, STATES):
-            set_behind_our_back(garage, bucket_id, access_key_id, start)
-            assert garage.grant(bucket_id, access_key_id)[0] == start
+        for start, wanted in ((STATES[a], STATES[b]) for a, b in pairs):
             inputs = garage.permission_inputs(bucket_id, access_key_id, **wanted)
             responses.append(process.request(create_request("permission", inputs, stateful=False)))
             outputs = outputs_of(responses[-1])
