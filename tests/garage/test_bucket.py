@@ -252,3 +252,15 @@ def test_destroy_refuses_a_foreign_bucket_without_state(garage: Garage, name: st
     message = error_of(garage.destroy("bucket", garage.bucket_inputs(name), None))
     assert "not created by this provider" in message
     assert garage.bucket(name) is not None
+
+
+def test_destroy_never_deletes_another_bucket_with_the_alias(garage: Garage, name: str) -> None:
+    """When the recorded bucket is gone, destroy succeeds and leaves a new bucket of that alias."""
+    inputs = garage.bucket_inputs(name)
+    outputs = garage.created("bucket", inputs, stateful=True)
+    garage.server.api("POST", "DeleteBucket", id=outputs["bucketId"])
+    other = garage.server.api("POST", "CreateBucket", {"globalAlias": name})
+    assert garage.destroy("bucket", inputs, outputs) == {"destroyResourceResponse": {}}
+    bucket = garage.bucket(name)
+    assert bucket is not None
+    assert bucket["id"] == other["id"]
