@@ -155,9 +155,7 @@ def test_missing_bucket_or_key(garage: Garage, name: str) -> None:
         garage.create("permission", garage.permission_inputs(f"{name}-none", access_key_id))
     )
     assert f"bucket '{name}-none' does not exist" in message
-    message = error_of(
-        garage.create(
-            "permission", garage.permission_inputs(bucket_id, "GK000000000000000000000000")
-        )
-    )
-    assert "key 'GK000000000000000000000000' does not exist" in message
+    for flags in ({}, {"read": True}, {"localAliases": ["app"]}):
+        inputs = garage.permission_inputs(bucket_id, "GK000000000000000000000000", **flags)
+        message = error_of(garage.create("permission", inputs))
+        assert "key 'GK000000000000000000000000' does not exist" in message, flags
