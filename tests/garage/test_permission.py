@@ -159,3 +159,21 @@ def test_missing_bucket_or_key(garage: Garage, name: str) -> None:
         inputs = garage.permission_inputs(bucket_id, "GK000000000000000000000000", **flags)
         message = error_of(garage.create("permission", inputs))
         assert "key 'GK000000000000000000000000' does not exist" in message, flags
+
+
+def test_update_changes_flags_and_refuses_another_key(garage: Garage, name: str) -> None:
+    """An update converges the flags and aliases; pointing it at another key is refused."""
+    bucket_id, access_key_id = bucket_and_key(garage, name)
+    before = garage.permission_inputs(bucket_id, access_key_id, read=True)
+    outputs = garage.created("permission", before, stateful=True)
+    after = garage.permission_inputs(bucket_id, access_key_id, owner=True, localAliases=["site"])
+    changed = outputs_of(garage.update("permission", after, before, outputs))
+    assert (changed["read"], changed["owner"], changed["localAliases"]) == (False, True, ["site"])
+    assert garage.grant(bucket_id, access_key_id) == (
+        {"read": False, "write": False, "owner": True},
+        ["site"],
+    )
+    other = garage.permission_inputs(bucket_id, "GK111111111111111111111111", owner=True)
+    message = error_of(garage.update("permission", other, after, changed))
+    assert "input `accessKeyId` cannot be changed in place" in message
+    assert "Declare a new permission resource" in message
