@@ -66,7 +66,7 @@ def test_invalid_inputs(garage: Garage) -> None:
     assert "globalAliases" in message
     message = error_of(garage.create("key", garage.key_inputs("app", expiration="tomorrow")))
     assert "expiration" in message
-    message = error_of(garage.create("key", garage.key_inputs("app", colour="red")))
+    message = error_of(garage.create("key", {**garage.key_inputs("app"), "colour": "red"}))
     assert "unknown field `colour`" in message
 
 
