@@ -150,7 +150,12 @@ class Key(Resource[KeyInputs, KeyOutputs]):
     ) -> KeyOutputs:
         """Converge the key recorded in the previous outputs (found by name without them)."""
         known = previous.outputs.access_key_id if previous.outputs is not None else None
-        return self._apply(inputs, ctx, known_id=known)
+        outputs = self._apply(inputs, ctx, known_id=known)
+        old = KeyFiles(previous.inputs.directory)
+        moved = old.path(inputs.name) != KeyFiles(inputs.directory).path(inputs.name)
+        if moved and old.delete(inputs.name):
+            ctx.log.info("deleted the secret key file from the old directory")
+        return outputs
 
     def destroy(self, previous: Existing[KeyInputs, KeyOutputs], ctx: Context) -> None:
         """Delete the key from Garage and its secret file; succeed when both are gone."""
