@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nixops4_protocol.client import create_request, destroy_request, update_request
+from nixops4_protocol.requests import create_request, destroy_request, update_request
 from nixops4_protocol.testing import (
     TRANSCRIPT,
     Applied,
