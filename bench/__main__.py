@@ -2,9 +2,9 @@
 
 import sys
 
-from bench import dns, garage, postgresql, startup
+from bench import dns, garage, postgresql, proxmox, startup
 
-for benchmark in (startup, postgresql, dns, garage):
+for benchmark in (startup, postgresql, dns, proxmox, garage):
     sys.argv = sys.argv[:1]
     benchmark.main()
     print()

@@ -15,5 +15,6 @@ in
   dns = provider ./dns.nix;
   garage = provider ./garage.nix;
   postgresql = provider ./postgresql.nix;
+  proxmox = provider ./proxmox.nix;
   secrets = provider ./secrets.nix;
 }
