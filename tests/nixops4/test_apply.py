@@ -153,13 +153,15 @@ def test_nixops4_applies_the_example(
     cleared.delete("db", "A")  # left by other tests of the session; DNS records carry no marker
     assert dns_server.send(cleared) == 0
 
-    deployment.apply()
+    first = deployment.apply()
+    assert first.stdout == "", "nixops4 reports on stderr only"
     transcript = deployment.transcript()
     assert {("appPassword", "path"), ("appRole", "name")} <= _needs(transcript)
     order = _puts(transcript)
     assert order.index("appPassword") < order.index("appRole") < order.index("appDatabase")
     password_path = deployment.directory / ".nixops4-secrets/app-db-password"
     password = password_path.read_text(encoding="utf-8").strip()
+    assert password not in first.stderr, "nixops4 prints every input and output; no value there"
     with postgres_server.connect(database="app", user="app", password=password) as conn:
         assert conn.execute("select current_user").fetchone() == ("app",)
     assert dns_server.rrset(f"db.{dns_server.zone}", "A") == (3600, {"198.51.100.30"})
