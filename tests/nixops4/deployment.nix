@@ -12,6 +12,8 @@
   # JSON: null to keep the example's local `state_file`, or the inputs of a `postgresql.state`
   # store to keep the state in instead.
   stateStore ? "null",
+  # JSON: { <member> = { <input> = <value>; }; }, inputs set on top of the example's.
+  inputOverrides ? "{}",
   sources ? import ../../npins,
 }:
 let
@@ -43,7 +45,12 @@ let
   store = builtins.fromJSON stateStore;
 in
 mkDeployment (
-  [ (import ../../nix/deployment/example.nix (builtins.fromJSON settings)) ]
+  [
+    (import ../../nix/deployment/example.nix (builtins.fromJSON settings))
+    {
+      members = builtins.mapAttrs (_: inputs: { inherit inputs; }) (builtins.fromJSON inputOverrides);
+    }
+  ]
   ++ lib.optional (store != null) (
     { providers, ... }:
     {

@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +37,13 @@ class Deployment:
     env: dict[str, str]
     nixops4: Path
     settings: dict[str, Any]
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def apply(self) -> subprocess.CompletedProcess[str]:
         """Write the settings and run `nixops4 apply --file root.nix`; fail on a non-zero exit."""
         (self.directory / "settings.json").write_text(json.dumps(self.settings), encoding="utf-8")
+        overrides = json.dumps(self.overrides)
+        (self.directory / "overrides.json").write_text(overrides, encoding="utf-8")
         (self.directory / "transcript.jsonl").unlink(missing_ok=True)
         result = subprocess.run(
             [str(self.nixops4), "apply", "--file", "root.nix"],
@@ -79,6 +82,7 @@ def _deployment(
         f"import {DEPLOYMENT} {{\n"
         "  settings = builtins.readFile ./settings.json;\n"
         "  stateStore = builtins.readFile ./state-store.json;\n"
+        "  inputOverrides = builtins.readFile ./overrides.json;\n"
         f'  providersPrefix = "{VENV_BIN.parent}";\n'
         f'  localPrefix = "{local_bin.parent}";\n'
         "}\n",
@@ -136,7 +140,7 @@ def _puts(transcript: list[dict[str, Any]]) -> list[str]:
 def test_nixops4_applies_the_example(
     store: str, postgres_server: PostgresServer, dns_server: DnsServer, tmp_path: Path
 ) -> None:
-    """Apply, re-apply without a backend write, then change one input: only its resource moves."""
+    """Apply; again without a backend write; change an input: exactly its dependents are updated."""
     settings = {
         "postgresql": postgres_server.connection_inputs(),
         "dns": dns_server.server_inputs(),
@@ -183,6 +187,23 @@ def test_nixops4_applies_the_example(
     changed = _read_state(deployment.directory, postgres_server, state_name, store)
     assert changed["resources"]["appPassword"] == state["resources"]["appPassword"]
     assert changed["resources"]["dbRecord"]["input_properties"]["values"] == ["198.51.100.31"]
+
+    deployment.overrides = {"appPassword": {"generation": 1}}
+    before = backend()
+    deployment.apply()
+    role, database, serial = backend()
+    assert role != before[0], "the role depends on the rotated password and takes it"
+    assert (database, serial) == before[1:], "the database and the record do not"
+    rotated = password_path.read_text(encoding="utf-8").strip()
+    assert rotated != password
+    with postgres_server.connect(database="app", user="app", password=rotated) as conn:
+        assert conn.execute("select current_user").fetchone() == ("app",)
+    secret = _read_state(deployment.directory, postgres_server, state_name, store)["resources"]
+    assert secret["appPassword"]["input_properties"]["generation"] == 1
+    assert (
+        secret["appPassword"]["output_properties"]["fingerprint"]
+        != (changed["resources"]["appPassword"]["output_properties"]["fingerprint"])
+    )
 
 
 def _read_state(
