@@ -1,6 +1,6 @@
-# The evaluation behind the evaluator bridge (tests/nixops4/eval_bridge.py): a root component file
-# evaluated as nixops4-eval does (`rootFunction` applied to its own fixpoint, outputs fed back), with
-# Debian's Nix instead of Nix's C API. An output not known yet throws a marker naming it, which the
+# The evaluation behind the evaluator bridge (tests/nixops4/eval_bridge.py): a root component
+# file evaluated as nixops4-eval does (`rootFunction` applied to its own fixpoint, outputs fed
+# back), with Debian's Nix instead of Nix's C API. An output not known yet throws a marker naming it, which the
 # bridge turns into the `Needs` answer of NixOps4's evaluator protocol.
 {
   # Absolute path of the file given to `nixops4 apply --file`.
@@ -8,7 +8,8 @@
   # JSON: { "<JSON list of the resource's component path>" = { <output name> = <value>; }; }.
   outputsJson,
   # JSON: null for a snapshot of everything (each item tried on its own), or one item to evaluate
-  # without a try: { path = [ ... ]; what = "members" | "kind" | "info" | "inputNames" | "input"; input; }.
+  # without a try: { path = [ ... ]; what = "members" | "kind" | "info" | "inputNames" | "input";
+  # input = <name>; }.
   probeJson ? "null",
 }:
 let

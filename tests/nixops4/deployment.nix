@@ -48,7 +48,9 @@ mkDeployment (
   [
     (import ../../nix/deployment/example.nix (builtins.fromJSON settings))
     {
-      members = builtins.mapAttrs (_: inputs: { inherit inputs; }) (builtins.fromJSON inputOverrides);
+      members = builtins.mapAttrs (_: inputs: { inherit inputs; }) (
+        builtins.fromJSON inputOverrides
+      );
     }
   ]
   ++ lib.optional (store != null) (
