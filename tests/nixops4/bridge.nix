@@ -1,7 +1,7 @@
 # The evaluation behind the evaluator bridge (tests/nixops4/eval_bridge.py): a root component
 # file evaluated as nixops4-eval does (`rootFunction` applied to its own fixpoint, outputs fed
-# back), with Debian's Nix instead of Nix's C API. An output not known yet throws a marker naming it, which the
-# bridge turns into the `Needs` answer of NixOps4's evaluator protocol.
+# back), with Debian's Nix instead of Nix's C API. An output not known yet throws a marker naming
+# it, which the bridge turns into the `Needs` answer of NixOps4's evaluator protocol.
 {
   # Absolute path of the file given to `nixops4 apply --file`.
   file,
