@@ -30,9 +30,9 @@ sys.path.insert(0, str(ROOT))
 from nixops4_protocol import client
 
 from tests.support.dns_server import DnsServer, running_dns_server
+from tests.support.executables import installed
 from tests.support.postgres import PostgresServer, running_postgres
 
-BIN = Path(sys.executable).parent
 RECORD_ADDRESS = "198.51.100.10"
 
 Outputs = dict[str, dict[str, Any]]
@@ -104,7 +104,7 @@ def runner(*args: str) -> dict[str, Any]:
     shown = " ".join(a if len(a) < 60 else a[:57] + "..." for a in args[:5])
     print(f"    $ nixops4-provider-run {shown} ...", flush=True)
     result = subprocess.run(
-        [str(BIN / "nixops4-provider-run"), *args], stdout=subprocess.PIPE, text=True, check=False
+        [installed("nixops4-provider-run"), *args], stdout=subprocess.PIPE, text=True, check=False
     )
     if result.returncode != 0:
         raise SystemExit(f"demo failed at: nixops4-provider-run {shown}")
@@ -114,7 +114,7 @@ def runner(*args: str) -> dict[str, Any]:
 
 def apply(members: list[Member], state_inputs: dict[str, Any]) -> Outputs:
     """Apply the deployment once, as `nixops4 apply` does, and return every member's outputs."""
-    state_exe = str(BIN / "nixops4-postgresql")
+    state_exe = installed("nixops4-postgresql")
     print("  state: create (stateless: converge)")
     state_outputs = runner(
         "create",
@@ -133,7 +133,7 @@ def apply(members: list[Member], state_inputs: dict[str, Any]) -> Outputs:
         recorded = state["stateResourceReadResponse"]["state"]["resources"]
         for member in members:
             inputs = member.inputs(outputs)
-            exe = str(BIN / f"nixops4-{member.provider}")
+            exe = installed(f"nixops4-{member.provider}")
             common = ["--provider-exe", exe, "--type", member.type]
             previous = recorded.get(member.name) if member.stateful else None
             if previous is not None and previous["input_properties"] == inputs:
@@ -171,7 +171,8 @@ def apply(members: list[Member], state_inputs: dict[str, Any]) -> Outputs:
                     patch=patch,
                 )
                 reply = state_process.request(event)
-                assert "stateResourceEventResponse" in reply, reply
+                if "stateResourceEventResponse" not in reply:
+                    raise SystemExit(f"the state event was refused: {reply}")
                 print(f"  {member.name}: state event recorded")
             print(f"    outputs: {json.dumps(outputs[member.name])}")
     return outputs
@@ -186,9 +187,11 @@ def check(pg: PostgresServer, dns: DnsServer, outputs: Outputs) -> None:
         f"  role {user} logs in to database {database} with the generated password (never printed)"
     )
     found = dns.rrset(f"db.{dns.zone}", "A")
-    assert found is not None, "the record is missing"
+    if found is None:
+        raise SystemExit("the record is missing")
     print(f"  db.{dns.zone} A {sorted(found[1])} (ttl {found[0]})")
-    assert found[1] == {RECORD_ADDRESS}
+    if found[1] != {RECORD_ADDRESS}:
+        raise SystemExit(f"the record holds {sorted(found[1])}, not {RECORD_ADDRESS}")
 
 
 def main() -> None:
@@ -209,7 +212,8 @@ def main() -> None:
             first = apply(members, state_inputs)
             print("== apply 2 (nothing changes)")
             second = apply(members, state_inputs)
-            assert first == second, "the second apply changed outputs"
+            if first != second:
+                raise SystemExit("the second apply changed outputs")
             print("  every output is identical to the first apply")
             print("== check")
             check(pg, dns, second)

@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 from tests.protocol.test_process import EXAMPLE
+from tests.support.executables import installed
 
-RUNNER = str(Path(sys.executable).parent / "nixops4-provider-run")
+RUNNER = installed("nixops4-provider-run")
 PROVIDER = ["--provider-exe", EXAMPLE[0], "--provider-arg", EXAMPLE[1]]
 
 
@@ -19,7 +20,7 @@ def runner(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_create_prints_outputs_as_pretty_json(tmp_path: Path) -> None:
-    """create merges --inputs-json, -j and -s, and prints the outputs object only."""
+    """The create command merges --inputs-json, -j and -s, and prints the outputs object only."""
     result = runner(
         "create", *PROVIDER, "--type", "file", "--inputs-json", '{"path": "f.txt"}',
         "-s", "contents", "hello", "-j", "mode", "384", cwd=tmp_path,
@@ -58,7 +59,7 @@ def test_malformed_json_argument(tmp_path: Path) -> None:
 
 
 def test_update_and_destroy(tmp_path: Path) -> None:
-    """update sends previous inputs/outputs and prints new outputs; destroy removes the file."""
+    """The update command sends previous inputs/outputs and prints new outputs; destroy removes the file."""
     old = {"path": "g.txt", "contents": "one"}
     assert (
         runner(
