@@ -136,11 +136,10 @@ def _puts(transcript: list[dict[str, Any]]) -> list[str]:
     return order
 
 
-@pytest.mark.parametrize("store", ["local", "postgresql"])
-def test_nixops4_applies_the_example(
+def _example(
     store: str, postgres_server: PostgresServer, dns_server: DnsServer, tmp_path: Path
-) -> None:
-    """Apply; again without a backend write; change an input: exactly its dependents are updated."""
+) -> tuple[Deployment, Callable[[], dict[str, Any]]]:
+    """The example deployment with its state in `store`, and a reader of that state."""
     settings = {
         "postgresql": postgres_server.connection_inputs(),
         "dns": dns_server.server_inputs(),
@@ -152,10 +151,25 @@ def test_nixops4_applies_the_example(
     if store == "postgresql":
         state_store = {"connection": postgres_server.connection_inputs(), "name": state_name}
     deployment = _deployment(tmp_path, settings, state_store)
-    backend = _backend(postgres_server, dns_server)
     cleared = dns_server.new_update()
     cleared.delete("db", "A")  # left by other tests of the session; DNS records carry no marker
     assert dns_server.send(cleared) == 0
+    return deployment, lambda: _read_state(deployment.directory, postgres_server, state_name, store)
+
+
+def _logs_in(postgres_server: PostgresServer, password: str) -> bool:
+    """Whether the role `app` logs in to its database with `password`."""
+    with postgres_server.connect(database="app", user="app", password=password) as conn:
+        return bool(conn.execute("select current_user").fetchone() == ("app",))
+
+
+@pytest.mark.parametrize("store", ["local", "postgresql"])
+def test_nixops4_applies_the_example(
+    store: str, postgres_server: PostgresServer, dns_server: DnsServer, tmp_path: Path
+) -> None:
+    """Apply; again without a backend write; change an input: exactly its dependents are updated."""
+    deployment, read_state = _example(store, postgres_server, dns_server, tmp_path)
+    backend = _backend(postgres_server, dns_server)
 
     first = deployment.apply()
     assert first.stdout == "", "nixops4 reports on stderr only"
@@ -166,17 +180,16 @@ def test_nixops4_applies_the_example(
     password_path = deployment.directory / ".nixops4-secrets/app-db-password"
     password = password_path.read_text(encoding="utf-8").strip()
     assert password not in first.stderr, "nixops4 prints every input and output; no value there"
-    with postgres_server.connect(database="app", user="app", password=password) as conn:
-        assert conn.execute("select current_user").fetchone() == ("app",)
+    assert _logs_in(postgres_server, password)
     assert dns_server.rrset(f"db.{dns_server.zone}", "A") == (3600, {"198.51.100.30"})
-    state = _read_state(deployment.directory, postgres_server, state_name, store)
+    state = read_state()
     assert set(state["resources"]) == {"appPassword", "dbRecord"}
     assert state["resources"]["appPassword"]["output_properties"]["path"] == str(password_path)
 
     before = backend()
     deployment.apply()
     assert backend() == before
-    assert _read_state(deployment.directory, postgres_server, state_name, store) == state
+    assert read_state() == state
 
     deployment.settings["databaseAddress"] = "198.51.100.31"
     deployment.apply()
@@ -184,9 +197,9 @@ def test_nixops4_applies_the_example(
     assert (role, database) == before[:2]
     assert int(serial) == int(before[2]) + 1
     assert dns_server.rrset(f"db.{dns_server.zone}", "A") == (3600, {"198.51.100.31"})
-    changed = _read_state(deployment.directory, postgres_server, state_name, store)
-    assert changed["resources"]["appPassword"] == state["resources"]["appPassword"]
-    assert changed["resources"]["dbRecord"]["input_properties"]["values"] == ["198.51.100.31"]
+    changed = read_state()["resources"]
+    assert changed["appPassword"] == state["resources"]["appPassword"]
+    assert changed["dbRecord"]["input_properties"]["values"] == ["198.51.100.31"]
 
     deployment.overrides = {"appPassword": {"generation": 1}}
     before = backend()
@@ -196,14 +209,11 @@ def test_nixops4_applies_the_example(
     assert (database, serial) == before[1:], "the database and the record do not"
     rotated = password_path.read_text(encoding="utf-8").strip()
     assert rotated != password
-    with postgres_server.connect(database="app", user="app", password=rotated) as conn:
-        assert conn.execute("select current_user").fetchone() == ("app",)
-    secret = _read_state(deployment.directory, postgres_server, state_name, store)["resources"]
-    assert secret["appPassword"]["input_properties"]["generation"] == 1
-    assert (
-        secret["appPassword"]["output_properties"]["fingerprint"]
-        != (changed["resources"]["appPassword"]["output_properties"]["fingerprint"])
-    )
+    assert _logs_in(postgres_server, rotated)
+    secret = read_state()["resources"]["appPassword"]
+    assert secret["input_properties"]["generation"] == 1
+    old_fingerprint = changed["appPassword"]["output_properties"]["fingerprint"]
+    assert secret["output_properties"]["fingerprint"] != old_fingerprint
 
 
 def _read_state(

@@ -18,6 +18,7 @@ from nixops4_protocol.provider import Provider
 from nixops4_providers import PROVIDERS
 
 from tests.nixops4.support import OUR_RUNNER, nixops4_bin_dir, provider_exe, run_runner
+from tests.proxmox.conftest import Pve
 from tests.support.dns_server import DnsServer
 from tests.support.postgres import PostgresServer
 
@@ -25,6 +26,7 @@ EXERCISED = {
     "postgresql": {"role", "database", "schema", "extension", "grant", "state"},
     "dns": {"record", "zone_records"},
     "secrets": {"secret"},
+    "proxmox": {"vm"},
 }
 """The resource types the tests below drive; must be every type of every provider."""
 
@@ -149,6 +151,16 @@ def test_secret_agrees(tmp_path: Path) -> None:
     assert Path(tmp_path, outputs["path"]).is_file()
 
 
+@pytest.mark.proxmox
+def test_proxmox_vm_agrees(pve: Pve, tmp_path: Path) -> None:
+    """A VM on fakepve: create (stateful) and an in-place update report alike."""
+    nixops4_bin_dir()
+    inputs = pve.inputs("n4c-vm")
+    _lifecycle("proxmox", "vm", inputs, {**inputs, "memory": 4096}, tmp_path, stateful=True)
+    (vm,) = pve.vms_named("n4c-vm")
+    assert str({**vm.config, **vm.pending}["memory"]) == "4096", "applied or pending a reboot"
+
+
 @pytest.mark.parametrize(
     ("provider", "type_name", "inputs"),
     [
@@ -156,6 +168,7 @@ def test_secret_agrees(tmp_path: Path) -> None:
         ("dns", "record", {"zone": "example.test"}),
         ("secrets", "secret", {"name": "x", "kind": "no-such-kind"}),
         ("secrets", "no_such_type", {}),
+        ("proxmox", "vm", {"name": "n4c-bad", "memory": "lots"}),
     ],
 )
 def test_errors_agree(
