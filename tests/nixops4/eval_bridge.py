@@ -21,6 +21,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -154,7 +155,9 @@ class Bridge:
             self.out.write(json.dumps(response, ensure_ascii=False) + "\n")
             self.out.flush()
 
-    def _query(self, body: dict[str, Any], answer: str, compute: Any) -> dict[str, Any]:
+    def _query(
+        self, body: dict[str, Any], answer: str, compute: Callable[[], Any]
+    ) -> dict[str, Any]:
         message_id = body["message_id"]
         try:
             result: dict[str, Any] = {"Done": compute()}
