@@ -43,6 +43,16 @@ let
         default = 10;
         description = "Seconds to wait for the connection.";
       };
+      lockTimeout = mkOption {
+        type = types.numbers.between 0.1 86400;
+        default = 60.0;
+        description = "Seconds one statement may wait for a lock another transaction holds (an advisory lock of a concurrent deploy, a row or a table) before the operation fails.";
+      };
+      statementTimeout = mkOption {
+        type = types.numbers.between 0.1 86400;
+        default = 600.0;
+        description = "Seconds one statement may run, lock waits included, before the operation fails.";
+      };
     };
   };
 in

@@ -88,17 +88,30 @@ def check_adoptable(
     )
 
 
+_TIMEOUTS = {
+    "55P03": "gave up waiting for a lock that another transaction holds (after "
+    "`connection.lockTimeout` seconds)",
+    "57014": "gave up on a statement that ran or waited longer than `connection.statementTimeout` "
+    "seconds",
+}
+"""What a lock timeout (SQLSTATE 55P03) or a cancelled statement (57014) waited for."""
+
+
 def describe_sql_error(error: Exception) -> str:
-    """The server's own error text (message, detail, hint) on one or a few lines."""
+    """The server's own error text (message, detail, hint, and for a timeout what it waited for)."""
     diag = getattr(error, "diag", None)
     primary = getattr(diag, "message_primary", None)
     if not primary:
         return str(error).strip()
     parts = [primary]
-    for label in ("message_detail", "message_hint"):
+    waited = _TIMEOUTS.get(getattr(diag, "sqlstate", None) or "")
+    if waited:
+        parts.insert(0, waited)
+    labels = ("message_detail", "message_hint") + (("context",) if waited else ())
+    for label in labels:
         text = getattr(diag, label, None)
         if text:
-            parts.append(text)
+            parts.append(text.strip().replace("\n", "; "))
     return "; ".join(parts)
 
 
@@ -141,7 +154,24 @@ def lock_name(conn: psycopg.Connection[Any], kind: str, name: str) -> None:
     Advisory locks belong to the connection's database: objects on the whole server (roles,
     databases) are only serialised among deploys connecting to the same database.
     """
-    conn.execute(_LOCK.format("pg_advisory_xact_lock"), (f"nixops4-postgresql {kind}", name))
+    with waiting_for(f"the advisory lock on {kind} {name!r}"):
+        conn.execute(_LOCK.format("pg_advisory_xact_lock"), (f"nixops4-postgresql {kind}", name))
+
+
+@contextmanager
+def waiting_for(what: str) -> Iterator[None]:
+    """Name the advisory lock a timed-out wait was for: another deploy converging that object."""
+    import psycopg
+
+    try:
+        yield
+    except (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled) as error:
+        raise ResourceError(
+            f"timed out waiting for {what}, which another deploy holds while it converges the "
+            f"same object: {describe_sql_error(error)}",
+            hint="Wait for the other deploy to finish, or raise `connection.lockTimeout`; "
+            "`SELECT * FROM pg_locks WHERE locktype = 'advisory'` shows the holder.",
+        ) from None
 
 
 @contextmanager
@@ -150,7 +180,8 @@ def session_name_lock(conn: psycopg.Connection[Any], kind: str, name: str) -> It
     import psycopg
 
     key = (f"nixops4-postgresql {kind}", name)
-    conn.execute(_LOCK.format("pg_advisory_lock"), key)
+    with waiting_for(f"the advisory lock on {kind} {name!r}"):
+        conn.execute(_LOCK.format("pg_advisory_lock"), key)
     try:
         yield
     finally:

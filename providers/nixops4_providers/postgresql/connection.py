@@ -37,10 +37,35 @@ class Connection(Model):
     connect_timeout: int = Field(
         default=10, ge=1, description="Seconds to wait for the connection."
     )
+    lock_timeout: float = Field(
+        default=60,
+        ge=0.1,
+        le=86400,
+        description="Seconds one statement may wait for a lock another transaction holds "
+        "(an advisory lock of a concurrent deploy, a row or a table) before the operation fails.",
+    )
+    statement_timeout: float = Field(
+        default=600,
+        ge=0.1,
+        le=86400,
+        description="Seconds one statement may run, lock waits included, before the operation fails.",
+    )
 
     def describe(self) -> str:
         """Name the server for messages, without credentials."""
         return f"{self.user}@{self.host}:{self.port}/{self.database}"
+
+
+def _milliseconds(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
+def _session_options(connection: Connection) -> str:
+    """libpq `options` bounding every lock wait and statement of the session."""
+    return (
+        f"-c lock_timeout={_milliseconds(connection.lock_timeout)} "
+        f"-c statement_timeout={_milliseconds(connection.statement_timeout)}"
+    )
 
 
 def connect(
@@ -57,6 +82,7 @@ def connect(
         "sslmode": connection.sslmode,
         "connect_timeout": connection.connect_timeout,
         "application_name": "nixops4-postgresql",
+        "options": _session_options(connection),
     }
     if connection.password_file is not None:
         params["password"] = read_secret_file(connection.password_file, what="`passwordFile`")

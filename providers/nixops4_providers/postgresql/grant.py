@@ -13,7 +13,14 @@ from nixops4_protocol.errors import ResourceError
 from nixops4_protocol.resource import Existing, Model, NoOutputs, Resource
 from pydantic import Field, model_validator
 
-from .common import Identifier, fetch_one, maintenance_database, open_connection, sql_errors
+from .common import (
+    Identifier,
+    fetch_one,
+    maintenance_database,
+    open_connection,
+    sql_errors,
+    waiting_for,
+)
 from .connection import Connection
 
 if TYPE_CHECKING:
@@ -278,7 +285,8 @@ def converge_grant(conn: psycopg.Connection[Any], inputs: GrantInputs, ctx: Cont
 
     def attempt() -> bool:
         with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext('nixops4-postgresql grant'))")
+            with waiting_for("the advisory lock shared by every grant on the server"):
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext('nixops4-postgresql grant'))")
             grantee = _role_oid(conn, inputs.role, grantee=True)
             _check_schema(conn, inputs.schema_)
             changed = _converge_objects(conn, inputs, grantee)
