@@ -155,9 +155,9 @@ def _nix_type(annotation: Any, metadata: list[Any], where: str) -> NixType:
     if annotation is bool:
         return NixType("bool")
     if annotation is int:
-        return NixType("int", bounds=_bounds(metadata))
+        return NixType("int", bounds=_bounds(metadata, where, integer=True))
     if annotation is float:
-        return NixType("number", bounds=_bounds(metadata))
+        return NixType("number", bounds=_bounds(metadata, where, integer=False))
     if annotation in (str, SecretStr, Path):
         return NixType("str")
     raise NixGenError(f"{where}: no Nix option type for annotation {annotation!r}")
@@ -169,18 +169,24 @@ def _is_json_value(annotation: Any) -> bool:
     return annotation is JsonValue or getattr(annotation, "__name__", None) == "JsonValue"
 
 
-def _bounds(metadata: list[Any]) -> tuple[float | None, float | None]:
+def _bounds(metadata: list[Any], where: str, *, integer: bool) -> tuple[float | None, float | None]:
+    """The inclusive bounds of a number; an exclusive bound has no Nix type unless on an integer."""
     lowest: float | None = None
     highest: float | None = None
     for item in metadata:
-        for attribute, strict in (("ge", False), ("gt", True)):
+        for attribute, step in (("ge", 0), ("gt", 1), ("le", 0), ("lt", -1)):
             bound = getattr(item, attribute, None)
-            if bound is not None:
-                lowest = bound + 1 if strict and isinstance(bound, int) else bound
-        for attribute, strict in (("le", False), ("lt", True)):
-            bound = getattr(item, attribute, None)
-            if bound is not None:
-                highest = bound - 1 if strict and isinstance(bound, int) else bound
+            if bound is None:
+                continue
+            if step and not integer:
+                raise NixGenError(
+                    f"{where}: `{attribute}` on a float has no Nix option type (Nix bounds are "
+                    "inclusive); use `ge`/`le` so the model and the option accept the same range"
+                )
+            if attribute in ("ge", "gt"):
+                lowest = bound + step
+            else:
+                highest = bound + step
     return lowest, highest
 
 

@@ -19,7 +19,7 @@ let
         description = "`tcp`, or `udp` (messages over 1232 octets and truncated answers go over TCP).";
       };
       timeout = mkOption {
-        type = types.numbers.between 1 300;
+        type = types.numbers.between 0.1 300;
         default = 10.0;
         description = "Seconds to wait for each answer (connecting included).";
       };

@@ -46,7 +46,7 @@ class Server(Model):
     )
     timeout: float = Field(
         default=10.0,
-        gt=0,
+        ge=0.1,
         le=300,
         description="Seconds to wait for each answer (connecting included).",
     )
