@@ -140,6 +140,17 @@ def maintenance_database(name: str) -> str:
     return "template1" if name == "postgres" else "postgres"
 
 
+def identifier_with_params(*names: str) -> Any:
+    """`sql.Identifier(*names)` for a statement sent with parameters.
+
+    psycopg reads every `%` of such a statement as the start of a placeholder, the quoted names
+    included: `ev%` would break the statement and `ev%%` would name `ev%`. Doubling it keeps the name.
+    """
+    from psycopg import sql
+
+    return sql.SQL(sql.Identifier(*names).as_string().replace("%", "%%"))
+
+
 def fetch_one(conn: psycopg.Connection[Any], query: Any, params: Any = None) -> Any:
     """The first row of a query, or None."""
     return conn.execute(query, params).fetchone()

@@ -22,7 +22,13 @@ from nixops4_protocol.resource import Existing, Model, StateEvent, StateStore
 from nixops4_protocol.state import apply_patch, empty_state, initial_patch, materialise
 from pydantic import AfterValidator, Field
 
-from .common import check_identifier, fetch_one, open_connection, sql_errors
+from .common import (
+    check_identifier,
+    fetch_one,
+    identifier_with_params,
+    open_connection,
+    sql_errors,
+)
 from .connection import Connection
 
 if TYPE_CHECKING:
@@ -78,11 +84,10 @@ def _holder() -> str:
 
 
 def _tables(inputs: StateInputs) -> tuple[Any, Any]:
-    from psycopg import sql
-
+    """The events and lock tables, for statements sent with parameters."""
     return (
-        sql.Identifier(inputs.schema_, inputs.table),
-        sql.Identifier(inputs.schema_, inputs.table + LOCKS_SUFFIX),
+        identifier_with_params(inputs.schema_, inputs.table),
+        identifier_with_params(inputs.schema_, inputs.table + LOCKS_SUFFIX),
     )
 
 
@@ -124,7 +129,8 @@ def ensure_tables(conn: psycopg.Connection[Any], inputs: StateInputs) -> None:
                     patch jsonb NOT NULL,
                     writer text NOT NULL,
                     PRIMARY KEY (state_name, index))"""
-            ).format(events)
+            ).format(events),
+            (),  # parameters (none): `_tables` names are written for statements with parameters
         )
         conn.execute(
             sql.SQL(
@@ -133,7 +139,8 @@ def ensure_tables(conn: psycopg.Connection[Any], inputs: StateInputs) -> None:
                     holder text NOT NULL,
                     since timestamptz NOT NULL,
                     backend_pid integer NOT NULL)"""
-            ).format(locks)
+            ).format(locks),
+            (),
         )
 
 
