@@ -81,6 +81,11 @@ def parse_values(
     import dns.rdatatype
 
     type_text = dns.rdatatype.to_text(rdtype)
+    if dns.rdatatype.is_singleton(rdtype) and len(values) > 1:
+        raise ValueError(
+            f"a {type_text} record set holds one record, not {len(values)}; a name has at most one "
+            f"{type_text}"
+        )
     parsed: dict[dns.rdata.Rdata, int] = {}
     for index, text in enumerate(values):
         try:
