@@ -14,7 +14,13 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from .errors import ProviderError, RequestError, ResourceError, describe_cause_chain
+from .errors import (
+    ProviderError,
+    RequestError,
+    ResourceError,
+    clip,
+    describe_cause_chain,
+)
 from .io import Channel, LineTooLongError
 from .redaction import scrub
 
@@ -40,9 +46,13 @@ REQUEST_KINDS = tuple(_VERB)
 ResourceClass = TypeVar("ResourceClass", bound=type)
 
 
+MAX_MESSAGE_CHARS = 16 * 1024
+"""Longest error message sent; each piece of input it repeats is clipped much shorter."""
+
+
 def error_response(message: str) -> dict[str, Any]:
-    """Return the wire form of an error reply."""
-    return {"errorResponse": {"message": scrub(message)}}
+    """Return the wire form of an error reply (secrets scrubbed, length bounded)."""
+    return {"errorResponse": {"message": clip(scrub(message), MAX_MESSAGE_CHARS)}}
 
 
 class Provider:
@@ -155,18 +165,18 @@ class Provider:
         ((kind, body),) = message.items()
         if kind not in REQUEST_KINDS:
             raise RequestError(
-                f"unknown request kind `{kind}`; provider `{self.name}` understands "
+                f"unknown request kind `{clip(kind)}`; provider `{self.name}` understands "
                 f"{', '.join(REQUEST_KINDS)}"
             )
         type_name = _peek_type(body)
         if isinstance(type_name, str) and type_name not in self._types:
             raise RequestError(
-                f"unknown resource type `{type_name}` for provider `{self.name}`; "
+                f"unknown resource type `{clip(type_name)}` for provider `{self.name}`; "
                 f"known types: {', '.join(self.type_names) or '(none)'}"
             )
         from .messages import REQUEST_KINDS as MODELS
 
-        target = f" for {self.name} {type_name}" if isinstance(type_name, str) else ""
+        target = f" for {self.name} {clip(type_name)}" if isinstance(type_name, str) else ""
         request = _validate(MODELS[kind], body, what=f"`{kind}`{target}")
         return _Operation(self, kind, request).run()
 
@@ -202,8 +212,10 @@ def _validate(
 ) -> Any:
     from pydantic import ValidationError
 
+    from .budget import refuse_many_unknown_fields
     from .errors import format_validation_error
 
+    refuse_many_unknown_fields(model, data, what)
     try:
         return model.model_validate(data)
     except ValidationError as error:
