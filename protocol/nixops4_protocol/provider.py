@@ -145,6 +145,12 @@ class Provider:
                 f"could not parse the request line as JSON: {error}; "
                 "each request must be one JSON object on one line"
             )
+        from .surrogates import refuse_lone_surrogates
+
+        try:
+            refuse_lone_surrogates(line, message)
+        except RequestError as error:
+            return error_response(str(error))
         return self.handle(message)
 
     def handle(self, message: Any) -> dict[str, Any]:

@@ -18,6 +18,8 @@ MAX_TTL = 2**31 - 1
 _REFUSED_TYPES = {"SOA": "the SOA record is maintained by the server"}
 _TEXT_TYPES = {"TXT", "SPF"}
 _MAX_STRING = 255
+MAX_RDATA = 65535
+"""Largest record data (RDLENGTH is 16 bits)."""
 
 
 def parse_absolute(text: str) -> dns.name.Name:
@@ -97,6 +99,12 @@ def parse_values(
             raise ValueError(
                 f"item {index} is not valid {type_text} data ({text!r}): {_reason(error)}"
             ) from None
+        size = len(rdata.to_wire() or b"")
+        if size > MAX_RDATA:
+            raise ValueError(
+                f"item {index} is {size} octets of {type_text} data, and a record holds at most "
+                f"{MAX_RDATA}; split it into several records"
+            )
         if rdata in parsed:
             raise ValueError(
                 f"items {parsed[rdata]} and {index} are the same record "

@@ -27,6 +27,7 @@ from .server import Server
 if TYPE_CHECKING:
     import dns.rdata
     import dns.update
+    from nixops4_protocol.log import Logger
 
 
 class RecordInputs(Model):
@@ -106,7 +107,7 @@ class Record(Resource[RecordInputs, RecordOutputs]):
     ) -> RecordOutputs:
         """Replace what we last wrote atomically; a new zone, name or type moves the record set."""
         wanted = _record_set(inputs)
-        old, owned = _last_written(previous)
+        old, owned = _last_written(previous, ctx.log)
         client = DnsClient(inputs.server, ctx.log)
         if wanted.same_place(old):
             _converge(client, wanted, owned=owned, adopt=inputs.adopt, ctx=ctx)
@@ -135,18 +136,25 @@ class Record(Resource[RecordInputs, RecordOutputs]):
 
     def destroy(self, previous: Existing[RecordInputs, RecordOutputs], ctx: Context) -> None:
         """Delete exactly the record set we last wrote; succeed when it is already gone."""
-        old, owned = _last_written(previous)
+        old, owned = _last_written(previous, ctx.log)
         _remove(DnsClient(previous.inputs.server, ctx.log), old, owned, ctx)
 
 
 def _last_written(
-    previous: Existing[RecordInputs, RecordOutputs],
+    previous: Existing[RecordInputs, RecordOutputs], log: Logger
 ) -> tuple[RecordSet, frozenset[dns.rdata.Rdata]]:
-    """The previous record set and the values we last wrote (from the outputs when present)."""
+    """The previous record set and the values we last wrote (from the outputs when present).
+
+    Stored output values that do not parse (an edited or foreign state) are ignored for the inputs.
+    """
     old = _record_set(previous.inputs)
     if previous.outputs is None:
         return old, old.rdatas
-    return old, names.parse_values(previous.outputs.values, old.rdtype, old.zone)
+    try:
+        return old, names.parse_values(previous.outputs.values, old.rdtype, old.zone)
+    except ValueError as error:
+        log.warning("stored outputs are malformed; using the stored inputs", error=str(error))
+        return old, old.rdatas
 
 
 def _write(

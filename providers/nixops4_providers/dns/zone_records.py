@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import dns.name
     import dns.rdatatype
     import dns.update
+    from nixops4_protocol.log import Logger
 
 Key = tuple["dns.name.Name", "dns.rdatatype.RdataType"]
 
@@ -132,7 +133,7 @@ class ZoneRecords(Resource[ZoneRecordsInputs, ZoneRecordsOutputs]):
         """Delete, replace and add in one UPDATE, guarded by what we last wrote."""
         zone = names.parse_zone(inputs.zone)
         wanted = parse_records(zone, inputs.records)
-        old_zone, owned = _last_written(previous)
+        old_zone, owned = _last_written(previous, ctx.log)
         client = DnsClient(inputs.server, ctx.log)
         if old_zone == zone:
             _converge(client, zone, wanted, owned, adopt=inputs.adopt, ctx=ctx)
@@ -154,7 +155,7 @@ class ZoneRecords(Resource[ZoneRecordsInputs, ZoneRecordsOutputs]):
         self, previous: Existing[ZoneRecordsInputs, ZoneRecordsOutputs], ctx: Context
     ) -> None:
         """Delete exactly the record sets we last wrote; those already gone are fine."""
-        zone, owned = _last_written(previous)
+        zone, owned = _last_written(previous, ctx.log)
         _converge(DnsClient(previous.inputs.server, ctx.log), zone, [], owned, adopt=False, ctx=ctx)
 
 
@@ -164,18 +165,25 @@ def _outputs(zone: dns.name.Name, wanted: list[RecordSet]) -> ZoneRecordsOutputs
 
 
 def _last_written(
-    previous: Existing[ZoneRecordsInputs, ZoneRecordsOutputs],
+    previous: Existing[ZoneRecordsInputs, ZoneRecordsOutputs], log: Logger
 ) -> tuple[dns.name.Name, dict[Key, RecordSet]]:
-    """The previous zone and the record sets we last wrote (from the outputs when present)."""
-    if previous.outputs is None:
-        zone = names.parse_zone(previous.inputs.zone)
-        written = parse_records(zone, previous.inputs.records)
-    else:
-        zone = names.parse_zone(previous.outputs.zone)
-        written = [
-            RecordSet.parse(zone, out.fqdn, out.type, out.ttl, out.values)
-            for out in previous.outputs.records
-        ]
+    """The previous zone and the record sets we last wrote (from the outputs when present).
+
+    Stored outputs that do not parse (an edited or foreign state) are ignored for the inputs.
+    """
+    if previous.outputs is not None:
+        try:
+            zone = names.parse_zone(previous.outputs.zone)
+            written = [
+                RecordSet.parse(zone, out.fqdn, out.type, out.ttl, out.values)
+                for out in previous.outputs.records
+            ]
+        except ValueError as error:
+            log.warning("stored outputs are malformed; using the stored inputs", error=str(error))
+        else:
+            return zone, {rrset.key: rrset for rrset in written}
+    zone = names.parse_zone(previous.inputs.zone)
+    written = parse_records(zone, previous.inputs.records)
     return zone, {rrset.key: rrset for rrset in written}
 
 

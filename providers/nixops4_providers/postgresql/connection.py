@@ -7,10 +7,24 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from nixops4_protocol.credentials import read_secret_file
 from nixops4_protocol.errors import ResourceError
 from nixops4_protocol.resource import CredentialFile, Model
-from pydantic import Field
+from pydantic import AfterValidator, Field
+
+from nixops4_providers.hosts import check_host
 
 if TYPE_CHECKING:
     import psycopg
+
+
+def _check_host(text: str) -> str:
+    """Accept what libpq accepts as `host`: host names, IP addresses, socket directories, lists."""
+    for host in text.split(","):
+        if host.startswith(("/", "@")):
+            if "\x00" in host:
+                raise ValueError("a socket directory cannot contain a NUL character")
+        else:
+            check_host(host)
+    return text
+
 
 SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 
@@ -18,7 +32,9 @@ SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-
 class Connection(Model):
     """How to reach the PostgreSQL server and as whom."""
 
-    host: str = Field(description="Host name, IP address or Unix socket directory of the server.")
+    host: Annotated[str, AfterValidator(_check_host)] = Field(
+        description="Host name, IP address or Unix socket directory of the server."
+    )
     port: int = Field(default=5432, ge=1, le=65535, description="TCP port of the server.")
     database: str = Field(default="postgres", description="Database to connect to.")
     user: str = Field(
