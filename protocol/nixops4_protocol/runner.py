@@ -45,6 +45,27 @@ def _create_inputs(args: argparse.Namespace) -> dict[str, Any]:
     return inputs
 
 
+def _text(values: Any) -> Any:
+    """An option's value as given: argparse turns `--flag=--` into `[]` (it drops the `--`)."""
+    return "--" if values == [] else values
+
+
+class _StoreText(argparse._StoreAction):
+    """`store` that keeps a literal `--` value (`--type=--`)."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
+        """Store the value, `--` included."""
+        super().__call__(parser, namespace, _text(values), option)
+
+
+class _AppendText(argparse._AppendAction):
+    """`append` that keeps a literal `--` value (`--provider-arg=--`)."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
+        """Append the value, `--` included."""
+        super().__call__(parser, namespace, _text(values), option)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nixops4-provider-run",
@@ -54,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.register("action", None, _StoreText)
+        sub.register("action", "store", _StoreText)
+        sub.register("action", "append", _AppendText)
         sub.add_argument("--provider-exe", required=True, help="Provider executable to start.")
         sub.add_argument(
             "--provider-arg",
