@@ -200,6 +200,63 @@ def session_name_lock(conn: psycopg.Connection[Any], kind: str, name: str) -> It
             conn.execute(_LOCK.format("pg_advisory_unlock"), key)
 
 
+_NOT_YET_MEMBER = """
+    SELECT r.rolname FROM pg_roles r, pg_roles me
+     WHERE r.rolname = ANY(%s) AND me.rolname = current_user AND NOT me.rolsuper
+       AND NOT pg_has_role(current_user, r.oid, 'MEMBER')
+       AND ((me.rolcreaterole AND NOT r.rolsuper)
+            OR pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION'))
+"""
+"""Roles the connecting role is not a member of, but may make itself one of."""
+
+
+@contextmanager
+def membership_in(conn: psycopg.Connection[Any], *roles: str | None) -> Iterator[None]:
+    """Make the connecting role a member of `roles` while the block runs, where it is not yet.
+
+    A managed-service admin (CREATEDB and CREATEROLE, not superuser: RDS, Cloud SQL, Azure) may
+    only create, alter, comment on or drop an object owned by another role, or set default
+    privileges for it, as a member of that role. The membership is granted just for the block
+    and revoked afterwards (inside a transaction, both commit together). A superuser or an
+    existing member gets nothing granted.
+    """
+    import psycopg
+    from psycopg import sql
+
+    wanted = sorted({role for role in roles if role})
+    borrowed = [row[0] for row in conn.execute(_NOT_YET_MEMBER, (wanted,))] if wanted else []
+    for role in borrowed:
+        conn.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(role)))
+    try:
+        yield
+    finally:
+        failed = conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR
+        if borrowed and not failed and not conn.closed:  # a rollback undoes the grants
+            remaining = conn.execute(  # a role dropped in the block took its members with it
+                "SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", (borrowed,)
+            )
+            for (role,) in remaining.fetchall():
+                conn.execute(sql.SQL("REVOKE {} FROM CURRENT_USER").format(sql.Identifier(role)))
+
+
+_OWNERS_TO_CREATE = """
+    SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()
+       AND NOT has_database_privilege(current_database(), 'CREATE')
+    UNION
+    SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = %s
+       AND NOT has_schema_privilege(nspname, 'CREATE')
+"""
+
+
+def owners_to_create_in(conn: psycopg.Connection[Any], schema: str | None = None) -> list[str]:
+    """Owners of the database (and `schema`) whose CREATE privilege the connecting role lacks.
+
+    Membership in them (`membership_in`) lets a managed-service admin create a schema or an
+    extension where another role owns the database or the schema.
+    """
+    return [str(row[0]) for row in conn.execute(_OWNERS_TO_CREATE, (schema,))]
+
+
 def create_or_find(create: Callable[[], None], find: Callable[[], T | None]) -> T | None:
     """Run `create` and return None, or what `find` reads when the name was taken meanwhile.
 

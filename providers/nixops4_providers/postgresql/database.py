@@ -17,6 +17,7 @@ from .common import (
     check_adoptable,
     create_or_find,
     maintenance_database,
+    membership_in,
     open_connection,
     refuse_foreign_destroy,
     session_name_lock,
@@ -206,6 +207,41 @@ def _drop(conn: psycopg.Connection[Any], name: str, found: dict[str, Any]) -> in
     return int(terminated)
 
 
+def _converge(
+    conn: psycopg.Connection[Any],
+    inputs: DatabaseInputs,
+    owner: str,
+    found: dict[str, Any] | None,
+    ctx: Context,
+) -> dict[str, Any] | None:
+    """Create the database or bring the existing one to the inputs; return it as read back."""
+    what = f"database {inputs.name!r}"
+    if found is None:
+        found = create_or_find(
+            lambda: _create(conn, inputs, owner), lambda: _read(conn, inputs.name)
+        )
+        if found is None:
+            ctx.log.info("created database", owner=owner)
+    changes: dict[str, Any] = {}
+    if found is not None:
+        _check_fixed(inputs, found)
+        changes = _differences(inputs, found, owner)
+        check_adoptable(
+            what,
+            comment=found["comment"],
+            matches=not changes,
+            adopt=inputs.adopt,
+            differences=", ".join(f"{key} should be {value!r}" for key, value in changes.items()),
+        )
+        _alter(conn, inputs.name, changes)
+        if changes:
+            ctx.log.info("changed database", changed=sorted(changes))
+    if "owner" in changes and inputs.reassign_owned and found is not None:
+        _reassign_owned(inputs, found["owner"], owner)
+    set_comment(conn, "DATABASE", inputs.name, found["comment"] if found else None)
+    return _read(conn, inputs.name)
+
+
 class Database(Resource[DatabaseInputs, ObjectOutputs]):
     """A PostgreSQL database; destroy keeps the data unless `destroyPolicy = "drop"`."""
 
@@ -229,32 +265,8 @@ class Database(Resource[DatabaseInputs, ObjectOutputs]):
         ):
             owner = inputs.owner or inputs.connection.user
             found = _read(conn, inputs.name)
-            if found is None:
-                found = create_or_find(
-                    lambda: _create(conn, inputs, owner), lambda: _read(conn, inputs.name)
-                )
-                if found is None:
-                    ctx.log.info("created database", owner=owner)
-            changes: dict[str, Any] = {}
-            if found is not None:
-                _check_fixed(inputs, found)
-                changes = _differences(inputs, found, owner)
-                check_adoptable(
-                    what,
-                    comment=found["comment"],
-                    matches=not changes,
-                    adopt=inputs.adopt,
-                    differences=", ".join(
-                        f"{key} should be {value!r}" for key, value in changes.items()
-                    ),
-                )
-                _alter(conn, inputs.name, changes)
-                if changes:
-                    ctx.log.info("changed database", changed=sorted(changes))
-            if "owner" in changes and inputs.reassign_owned and found is not None:
-                _reassign_owned(inputs, found["owner"], owner)
-            set_comment(conn, "DATABASE", inputs.name, found["comment"] if found else None)
-            current = _read(conn, inputs.name)
+            with membership_in(conn, owner, found["owner"] if found else None):
+                current = _converge(conn, inputs, owner, found, ctx)
         if current is None:
             raise ResourceError(f"{what} disappeared while it was being converged")
         return ObjectOutputs(oid=int(current["oid"]), name=inputs.name)
@@ -279,5 +291,6 @@ class Database(Resource[DatabaseInputs, ObjectOutputs]):
                     hint='Set `destroyPolicy = "drop";` to drop it, or "keep" to leave it in place and forget it.',
                 )
             refuse_foreign_destroy(what, found["comment"])
-            terminated = _drop(conn, inputs.name, found)
+            with membership_in(conn, found["owner"]):
+                terminated = _drop(conn, inputs.name, found)
             ctx.log.info("dropped database", terminated_sessions=terminated)

@@ -17,6 +17,7 @@ from .common import (
     Identifier,
     fetch_one,
     maintenance_database,
+    membership_in,
     open_connection,
     sql_errors,
     waiting_for,
@@ -136,8 +137,8 @@ def _database_missing(connection: Connection) -> bool:
     return row is None
 
 
-def _held(conn: psycopg.Connection[Any], inputs: GrantInputs, grantee: int) -> list[frozenset[str]]:
-    """The privileges the role holds directly on each object of the target (one set per object)."""
+def _target_query(inputs: GrantInputs) -> tuple[str, tuple[Any, ...]]:
+    """A query of (acl, owner, acl kind) of each object of the target, and its parameters."""
     if inputs.object_type == "database":
         query = (
             "SELECT d.datacl, d.datdba, 'd' FROM pg_database d WHERE d.datname = current_database()"
@@ -159,6 +160,19 @@ def _held(conn: psycopg.Connection[Any], inputs: GrantInputs, grantee: int) -> l
             " WHERE n.nspname = %s AND c.relkind = ANY(%s)"
         )
         params = (inputs.schema_, _RELKINDS[inputs.object_type])
+    return query, params
+
+
+def _owners(conn: psycopg.Connection[Any], inputs: GrantInputs) -> list[str]:
+    """The roles owning the objects of the target."""
+    query, params = _target_query(inputs)
+    wrapped = "SELECT DISTINCT pg_get_userbyid(o.owner) FROM (" + query + ") AS o(acl, owner, kind)"
+    return [row[0] for row in conn.execute(wrapped, params)]
+
+
+def _held(conn: psycopg.Connection[Any], inputs: GrantInputs, grantee: int) -> list[frozenset[str]]:
+    """The privileges the role holds directly on each object of the target (one set per object)."""
+    query, params = _target_query(inputs)
     wrapped = (
         "SELECT ARRAY(SELECT a.privilege_type FROM"
         ' aclexplode(coalesce(o.acl, acldefault(o.kind::"char", o.owner))) a'
@@ -289,8 +303,10 @@ def converge_grant(conn: psycopg.Connection[Any], inputs: GrantInputs, ctx: Cont
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext('nixops4-postgresql grant'))")
             grantee = _role_oid(conn, inputs.role, grantee=True)
             _check_schema(conn, inputs.schema_)
-            changed = _converge_objects(conn, inputs, grantee)
-            return _converge_defaults(conn, inputs, grantee) or changed
+            owners = [*_owners(conn, inputs), *_default_owners(conn, inputs, grantee)]
+            with membership_in(conn, *owners):
+                changed = _converge_objects(conn, inputs, grantee)
+                return _converge_defaults(conn, inputs, grantee) or changed
 
     with sql_errors(what):
         return retry(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from nixops4_protocol.credentials import read_secret_file
@@ -17,6 +18,7 @@ from .common import (
     check_adoptable,
     fetch_one,
     lock_name,
+    membership_in,
     open_connection,
     refuse_foreign_destroy,
     set_comment,
@@ -130,7 +132,9 @@ class Role(Resource[RoleInputs, ObjectOutputs]):
             role = sql.Identifier(inputs.name)
             with sql_errors(f"cannot drop {what}",
                             hint="Set `ownedObjects` to \"reassign\" or \"drop\", or move its objects first "
-                            "(objects in other databases must be dropped or reassigned there)."), conn.transaction():  # fmt: skip
+                            "(objects in other databases must be dropped or reassigned there)."), conn.transaction(), ExitStack() as stack:  # fmt: skip
+                if inputs.owned_objects != "refuse":
+                    stack.enter_context(membership_in(conn, inputs.name, inputs.reassign_owned_to))
                 if inputs.owned_objects == "reassign":
                     target = (
                         sql.Identifier(inputs.reassign_owned_to)

@@ -15,6 +15,7 @@ import getpass
 import json
 import os
 import socket
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Annotated, Any
 
 from nixops4_protocol.errors import ResourceError
@@ -26,7 +27,9 @@ from .common import (
     check_identifier,
     fetch_one,
     identifier_with_params,
+    membership_in,
     open_connection,
+    owners_to_create_in,
     sql_errors,
 )
 from .connection import Connection
@@ -110,11 +113,12 @@ def ensure_tables(conn: psycopg.Connection[Any], inputs: StateInputs) -> None:
     if row[0]:
         return
     events, locks = _tables(inputs)
-    with sql_errors("cannot create the state tables"), conn.transaction():
+    with sql_errors("cannot create the state tables"), conn.transaction(), ExitStack() as stack:
         conn.execute(
             "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
             (json.dumps(["nixops4-state-ddl", inputs.schema_, inputs.table]),),
         )
+        stack.enter_context(membership_in(conn, *owners_to_create_in(conn, inputs.schema_)))
         conn.execute(
             sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(inputs.schema_))
         )
