@@ -170,6 +170,12 @@ def _write(
         elif expected is None:
             message.absent(wanted.fqdn, wanted.rdtype)
             message.absent(wanted.fqdn, dns.rdatatype.CNAME)
+        elif wanted.is_apex_ns:  # add first, then delete the others one by one (RFC 2136 §3.4.2.4)
+            message.present(wanted.fqdn, *expected)
+            message.add(wanted.fqdn, wanted.ttl, *wanted.rdatas)
+            for rdata in expected - wanted.rdatas:
+                message.delete(wanted.fqdn, rdata)
+            return
         else:
             message.present(wanted.fqdn, *expected)
             message.delete(wanted.fqdn, wanted.rdtype)
@@ -285,7 +291,17 @@ def _verify(client: DnsClient, wanted: RecordSet, ctx: Context, done: str) -> No
 def _remove(
     client: DnsClient, old: RecordSet, owned: frozenset[dns.rdata.Rdata], ctx: Context
 ) -> None:
-    """Delete the RRset if it holds `owned`; succeed if it is gone, refuse if it was changed."""
+    """Delete the RRset if it holds `owned`; succeed if it is gone, refuse if it was changed.
+
+    The zone's apex NS set is left in place: no server deletes a zone's last NS record.
+    """
+    if old.is_apex_ns:
+        ctx.log.warning(
+            "left the zone's apex NS record set in place: a zone keeps its NS records (RFC 2136 "
+            "§3.4.2.4); it is no longer managed here",
+            record=old.label(),
+        )
+        return
 
     def build(message: dns.update.UpdateMessage) -> None:
         message.present(old.fqdn, *owned)

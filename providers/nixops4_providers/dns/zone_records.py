@@ -193,6 +193,12 @@ def _label(key: Key) -> str:
     return f"{key[0].to_text()} {dns.rdatatype.to_text(key[1])}"
 
 
+def _is_ns(key: Key) -> bool:
+    import dns.rdatatype
+
+    return key[1] == dns.rdatatype.NS
+
+
 def _same(seen: Observed, wanted: RecordSet) -> bool:
     return seen.rdatas == wanted.rdatas and seen.ttl == wanted.ttl
 
@@ -200,21 +206,29 @@ def _same(seen: Observed, wanted: RecordSet) -> bool:
 class _Plan:
     """What one UPDATE expects to find (per record set) and the changes it makes."""
 
-    def __init__(self, found: dict[Key, Observed], wanted: dict[Key, RecordSet]) -> None:
+    def __init__(
+        self, zone: dns.name.Name, found: dict[Key, Observed], wanted: dict[Key, RecordSet]
+    ) -> None:
         """`found` covers every record set involved: declared ones and ones we wrote before."""
         self.found = found
         self.wanted = wanted
-        self.deletes = [
+        changed = [
             key
             for key, seen in found.items()
             if seen.rdatas and (key not in wanted or not _same(seen, wanted[key]))
         ]
+        apex_ns = {key for key in changed if key[0] == zone and _is_ns(key)}
+        self.deletes = [key for key in changed if key not in apex_ns]
+        self.kept = [key for key in apex_ns if key not in wanted]
+        """Apex NS sets no longer declared: left in place, as no server deletes them."""
+        self.shrunk = [key for key in apex_ns if key in wanted]
+        """Declared apex NS sets whose other records are deleted one by one after the adds."""
         self.adds = [rrset for key, rrset in wanted.items() if not _same(found[key], rrset)]
 
     @property
     def changes(self) -> bool:
         """Whether the UPDATE would change anything."""
-        return bool(self.deletes or self.adds)
+        return bool(self.deletes or self.adds or self.shrunk)
 
     def build(self, message: dns.update.UpdateMessage) -> None:
         """Prerequisites on every record set, then all deletions, then all additions."""
@@ -239,6 +253,9 @@ class _Plan:
             message.delete(name, rdtype)
         for rrset in self.adds:
             message.add(rrset.fqdn, rrset.ttl, *rrset.rdatas)
+        for key in self.shrunk:  # RFC 2136 §3.4.2.4: after the adds, one record at a time
+            for rdata in self.found[key].rdatas - self.wanted[key].rdatas:
+                message.delete(key[0], rdata)
 
     def what(self) -> str:
         """The size of the update, for messages."""
@@ -269,11 +286,17 @@ def _converge(
     assumed = {
         key: Observed(owned[key].rdatas, owned[key].ttl) if key in owned else ABSENT for key in keys
     }
-    plan = _Plan(assumed, wanted)
+    plan = _Plan(zone, assumed, wanted)
+    for key in plan.kept:
+        ctx.log.warning(
+            "left the zone's apex NS record set in place: a zone keeps its NS records (RFC 2136 "
+            "§3.4.2.4); it is no longer managed here",
+            record=_label(key),
+        )
     if plan.changes and _send(client, zone, plan) == "NOERROR":
         _verify(client, zone, plan, ctx)
         return
-    plan = _Plan(_decide(client, zone, keys, wanted, owned, adopt=adopt, ctx=ctx), wanted)
+    plan = _Plan(zone, _decide(client, zone, keys, wanted, owned, adopt=adopt, ctx=ctx), wanted)
     if not plan.changes:
         ctx.log.info("record sets already as declared", zone=zone.to_text(), count=len(wanted))
         return
