@@ -82,6 +82,12 @@ class SecretInputs(Model):
         description="Also return the value itself as the `value` output, which puts it into NixOps4 "
         "state. Off by default: consumers should read the file at `path`.",
     )
+    replace_unfit: bool = Field(
+        default=False,
+        description="Replace a stored value that does not fit the inputs and was not generated "
+        "by this resource (e.g. one placed by hand before the first apply) with a generated one. "
+        "By default such a value is refused and left alone.",
+    )
     delete_on_destroy: bool = Field(
         default=False,
         description="Whether destroying the resource deletes the stored value; by default it is kept.",
