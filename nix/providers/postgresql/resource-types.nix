@@ -305,7 +305,7 @@ in
         passwordFile = mkOption {
           type = types.nullOr types.str;
           default = null;
-          description = "Path of a file holding the role's password; null leaves the password alone. Only a SCRAM-SHA-256 verifier computed here is sent to the server.";
+          description = "Path of a file holding the role's password, or its SCRAM-SHA-256 verifier (`SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`, sent as it is); null leaves the password alone. Only a verifier reaches the server, never the password; an MD5 hash is refused.";
         };
         passwordIterations = mkOption {
           type = types.ints.positive;

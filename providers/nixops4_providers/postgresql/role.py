@@ -24,7 +24,7 @@ from .common import (
     set_comment,
     sql_errors,
 )
-from .scram import verifier_matches
+from .scram import PREFIX, parse_verifier, verifier_matches
 
 if TYPE_CHECKING:
     import psycopg
@@ -80,8 +80,10 @@ class RoleInputs(ConnectedInputs):
     )
     password_file: Annotated[str | None, CredentialFile()] = Field(
         default=None,
-        description="Path of a file holding the role's password; null leaves the password alone. "
-        "Only a SCRAM-SHA-256 verifier computed here is sent to the server.",
+        description="Path of a file holding the role's password, or its SCRAM-SHA-256 verifier "
+        "(`SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`, sent as it is); null leaves "
+        "the password alone. Only a verifier reaches the server, never the password; an MD5 hash "
+        "is refused.",
     )
     password_iterations: int = Field(
         default=4096, ge=1, description="SCRAM iteration count of a newly set password verifier."
@@ -114,6 +116,8 @@ class Role(Resource[RoleInputs, ObjectOutputs]):
             if inputs.password_file is not None
             else None
         )
+        if password is not None and inputs.password_file is not None:
+            given_verifier(password, inputs.password_file)  # refused before connecting
         with open_connection(inputs.connection) as conn:
             return converge_role(conn, inputs, password, ctx)
 
@@ -303,6 +307,34 @@ def _membership_changes(
     return changes
 
 
+_MD5_HASH = re.compile(r"^md5[0-9a-f]{32}$")
+
+
+def given_verifier(password: str, path: str) -> str | None:
+    """The SCRAM-SHA-256 verifier `passwordFile` holds instead of a password, else None.
+
+    PostgreSQL stores such a verifier as it is; an MD5 hash is refused (it cannot log in with
+    SCRAM authentication, and PostgreSQL deprecates it).
+    """
+    if password.startswith(f"{PREFIX}$"):
+        parsed = parse_verifier(password)
+        if parsed is None or len(parsed[2]) != 32 or len(parsed[3]) != 32:
+            raise ResourceError(
+                f"`passwordFile` {path!r} starts like a SCRAM-SHA-256 verifier but is not a valid "
+                "one (`SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`)",
+                hint="Put the password itself in the file, or a complete verifier as "
+                "`pg_authid.rolpassword` shows it.",
+            )
+        return password
+    if _MD5_HASH.match(password):
+        raise ResourceError(
+            f"`passwordFile` {path!r} holds an MD5 password hash, which would be taken as it is "
+            "and cannot log in with SCRAM authentication",
+            hint="Put the password itself in the file, or a SCRAM-SHA-256 verifier.",
+        )
+    return None
+
+
 def _password_needs_setting(
     conn: psycopg.Connection[Any], oid: int, password: str, ctx: Context
 ) -> bool:
@@ -316,7 +348,11 @@ def _password_needs_setting(
         ctx.log.info("cannot read pg_authid as a non-superuser; setting the password every time")
         return True
     stored = row[0] if row else None
-    if stored is not None and verifier_matches(stored, password):
+    if stored is not None and (
+        stored == password
+        if password.startswith(f"{PREFIX}$")
+        else verifier_matches(stored, password)
+    ):
         return False
     if stored is not None:
         ctx.log.warning(
@@ -365,9 +401,16 @@ def converge_role(
         if changes:
             ctx.log.info("changed memberships or settings", changes=list(changes))
         if password is not None and _password_needs_setting(conn, oid, password, ctx):
-            verifier = scram_sha256_verifier(password, iterations=inputs.password_iterations)
+            verifier = given_verifier(password, inputs.password_file or "") or (
+                scram_sha256_verifier(password, iterations=inputs.password_iterations)
+            )
             conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(role, sql.Literal(verifier)))
-            ctx.log.info("set password (SCRAM-SHA-256 verifier computed client-side)")
+            ctx.log.info(
+                "set password ("
+                + ("SCRAM-SHA-256 verifier from passwordFile" if verifier == password
+                   else "SCRAM-SHA-256 verifier computed client-side")
+                + ")"
+            )  # fmt: skip
     return ObjectOutputs(oid=oid, name=inputs.name)
 
 
