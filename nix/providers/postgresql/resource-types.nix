@@ -202,7 +202,7 @@ in
         };
         role = mkOption {
           type = types.str;
-          description = "Role receiving the privileges (`PUBLIC` is not managed).";
+          description = "Role receiving the privileges, or `PUBLIC` (every role, as PostgreSQL's keyword; e.g. `privileges = [ ];` on a database revokes the CONNECT and TEMPORARY that PUBLIC has by default).";
         };
         objectType = mkOption {
           type = types.enum [ "database" "schema" "table" "sequence" "function" ];

@@ -39,6 +39,12 @@ PRIVILEGES: dict[str, tuple[str, ...]] = {
 }
 """Privileges each object type has, as `aclexplode` names them."""
 
+PUBLIC_DEFAULTS: dict[str, tuple[str, ...]] = {
+    "database": ("CONNECT", "TEMPORARY"),
+    "function": ("EXECUTE",),
+}
+"""What PUBLIC holds on a new object (`acldefault`); destroying a PUBLIC grant restores it."""
+
 _PLURAL = {"table": "TABLES", "sequence": "SEQUENCES", "function": "ROUTINES"}
 """`ALL ... IN SCHEMA` keywords; `ROUTINES` covers functions, procedures, aggregates and window functions."""
 _DEFACL_TYPE = {"table": "r", "sequence": "S", "function": "f"}
@@ -51,7 +57,11 @@ class GrantInputs(Model):
     connection: Connection = Field(
         description="How to reach the server; for schema-level objects, `database` is where they are."
     )
-    role: Identifier = Field(description="Role receiving the privileges (`PUBLIC` is not managed).")
+    role: Identifier = Field(
+        description="Role receiving the privileges, or `PUBLIC` (every role, as PostgreSQL's "
+        "keyword; e.g. `privileges = [ ];` on a database revokes the CONNECT and TEMPORARY that "
+        "PUBLIC has by default)."
+    )
     object_type: ObjectType = Field(
         description="`database` (the connection's database), `schema`, or all `table`s, `sequence`s "
         "or `function`s in `schema` (`function` covers every routine: functions, procedures, "
@@ -89,6 +99,11 @@ class GrantInputs(Model):
                 "`defaultPrivilegesFor` applies to tables, sequences and functions only"
             )
         return self
+
+    @property
+    def is_public(self) -> bool:
+        """Whether the grantee is PUBLIC (every role), written in any case like the SQL keyword."""
+        return self.role.upper() == "PUBLIC"
 
     @property
     def wanted(self) -> frozenset[str]:
@@ -215,6 +230,13 @@ def _privilege_list(privileges: frozenset[str]) -> Any:
     return sql.SQL(", ").join(sql.SQL(p) for p in sorted(privileges))
 
 
+def _grantee(inputs: GrantInputs) -> Any:
+    """The grantee in SQL: the keyword PUBLIC, or the quoted role name."""
+    from psycopg import sql
+
+    return sql.SQL("PUBLIC") if inputs.is_public else sql.Identifier(inputs.role)
+
+
 def _target(inputs: GrantInputs) -> Any:
     from psycopg import sql
 
@@ -234,7 +256,7 @@ def _converge_objects(conn: psycopg.Connection[Any], inputs: GrantInputs, grante
     wanted = inputs.wanted
     if all(privileges == wanted for privileges in held):
         return False
-    role, target = sql.Identifier(inputs.role), _target(inputs)
+    role, target = _grantee(inputs), _target(inputs)
     if len(held) == 1:
         extra, missing = held[0] - wanted, wanted - held[0]
     else:
@@ -263,7 +285,7 @@ def _converge_defaults(conn: psycopg.Connection[Any], inputs: GrantInputs, grant
         prefix = sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {}").format(
             sql.Identifier(owner), sql.Identifier(inputs.schema_ or "")
         )
-        kind, role = sql.SQL(_PLURAL[inputs.object_type]), sql.Identifier(inputs.role)
+        kind, role = sql.SQL(_PLURAL[inputs.object_type]), _grantee(inputs)
         if held - wanted:
             conn.execute(
                 sql.SQL("{} REVOKE {} ON {} FROM {}").format(
@@ -301,7 +323,7 @@ def converge_grant(conn: psycopg.Connection[Any], inputs: GrantInputs, ctx: Cont
         with conn.transaction():
             with waiting_for("the advisory lock shared by every grant on the server"):
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext('nixops4-postgresql grant'))")
-            grantee = _role_oid(conn, inputs.role, grantee=True)
+            grantee = 0 if inputs.is_public else _role_oid(conn, inputs.role, grantee=True)
             _check_schema(conn, inputs.schema_)
             owners = [*_owners(conn, inputs), *_default_owners(conn, inputs, grantee)]
             with membership_in(conn, *owners):
@@ -343,14 +365,20 @@ class Grant(Resource[GrantInputs, NoOutputs]):
         return self.create(inputs, ctx)
 
     def destroy(self, previous: Existing[GrantInputs, NoOutputs], ctx: Context) -> None:
-        """Revoke every privilege this resource manages.
+        """Revoke every privilege this resource manages (for PUBLIC: restore PostgreSQL's defaults).
 
         Only a missing grantee role, schema or database (checked in the catalogs) means there is
         nothing to revoke; any other failure, such as a connecting role that cannot log in, is an
         error. Default privileges are revoked for every owner that still has some for the role, so
         a declared owner that was dropped since does not stop the rest from being revoked.
         """
-        inputs = previous.inputs.model_copy(update={"privileges": [], "default_privileges_for": []})
+        baseline = list(PUBLIC_DEFAULTS.get(previous.inputs.object_type, ()))
+        inputs = previous.inputs.model_copy(
+            update={
+                "privileges": baseline if previous.inputs.is_public else [],
+                "default_privileges_for": [],
+            }
+        )
         try:
             conn = open_connection(inputs.connection)
         except ResourceError:
