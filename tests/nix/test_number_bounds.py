@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from nixops4_protocol.nixgen import NixGenError, NixType, model_options
-from nixops4_protocol.resource import Model
+from nixops4_protocol.nixgen.declarations import NixType, model_options
 from nixops4_providers import PROVIDERS
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 
 def _numbers(options: Any, path: str = "") -> list[tuple[str, NixType]]:
@@ -21,7 +20,10 @@ def _numbers(options: Any, path: str = "") -> list[tuple[str, NixType]]:
         name = f"{path}{option.name}"
         if nix_type.kind == "submodule":
             found.extend(_numbers(nix_type.options, name + "."))
-        elif nix_type.kind in ("int", "number") and nix_type.bounds != (None, None):
+        elif nix_type.kind in ("int", "number") and (
+            nix_type.bounds.lowest,
+            nix_type.bounds.highest,
+        ) != (None, None):
             found.append((name, nix_type))
     return found
 
@@ -58,24 +60,15 @@ def test_nix_bounds_are_the_model_bounds(provider_name: str) -> None:
         for dotted, nix_type in _numbers(model_options(inputs)):
             model, field = _field_model(inputs, dotted)
             step = 1 if nix_type.kind == "int" else 1e-9
-            lowest, highest = nix_type.bounds
-            for bound, outside in ((lowest, -step), (highest, step)):
+            bounds = nix_type.bounds
+            limits = ((bounds.lowest, bounds.lowest_strict, -step),
+                      (bounds.highest, bounds.highest_strict, step))  # fmt: skip
+            for bound, strict, outside in limits:
                 if bound is None:
                     continue
-                assert _accepts(model, field, bound), f"{type_name} {dotted} refuses {bound}"
-                refused = not _accepts(model, field, bound + outside)
-                assert refused, f"{type_name} {dotted} accepts {bound + outside}"
+                inside = bound - outside if strict else bound
+                assert _accepts(model, field, inside), f"{type_name} {dotted} refuses {inside}"
+                beyond = bound if strict else bound + outside
+                assert not _accepts(model, field, beyond), f"{type_name} {dotted} takes {beyond}"
                 checked += 1
     assert checked > 0
-
-
-def test_exclusive_bound_on_a_float_is_refused() -> None:
-    """`gt` on a float cannot become a Nix type, so generation fails instead of widening it."""
-
-    class Timed(Model):
-        """A model with an exclusive float bound."""
-
-        timeout: float = Field(default=1.0, gt=0, description="Seconds.")
-
-    with pytest.raises(NixGenError, match="`gt` on a float"):
-        model_options(Timed)
