@@ -128,14 +128,6 @@ def test_every_mutable_field_converges(
     assert row["settings"] is None
 
 
-def test_name_cannot_change_in_place(connection: dict[str, Any]) -> None:
-    """An update that renames the role is refused and names the field."""
-    inputs = role_inputs(connection, "fixed_name")
-    outputs = create("role", inputs)
-    message = error_of(update("role", role_inputs(connection, "other_name"), inputs, outputs))
-    assert "`name` cannot be changed in place" in message
-
-
 def test_foreign_role_is_adopted_only_when_asked(
     postgres_server: PostgresServer, connection: dict[str, Any]
 ) -> None:

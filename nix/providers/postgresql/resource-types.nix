@@ -278,11 +278,7 @@ in
         };
         name = mkOption {
           type = types.str;
-          description = ''
-            Name of the role (at most 63 bytes).
-
-            Immutable: an update that changes it is refused. Declare a new resource instead, or keep the old value.
-          '';
+          description = "Name of the role (at most 63 bytes). Changing it renames the role in place (`ALTER ROLE ... RENAME TO`), keeping its objects, privileges and memberships.";
         };
         login = mkOption {
           type = types.bool;

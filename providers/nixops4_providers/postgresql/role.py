@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from nixops4_protocol.credentials import read_secret_file
 from nixops4_protocol.errors import ResourceError
-from nixops4_protocol.resource import CredentialFile, Existing, Immutable, Resource
+from nixops4_protocol.resource import CredentialFile, Existing, Resource
 from pydantic import AfterValidator, Field
 
 from .common import (
@@ -17,6 +17,7 @@ from .common import (
     ObjectOutputs,
     check_adoptable,
     fetch_one,
+    is_ours,
     lock_name,
     membership_in,
     open_connection,
@@ -46,8 +47,9 @@ def _check_settings(settings: dict[str, str | list[str]]) -> dict[str, str | lis
 class RoleInputs(ConnectedInputs):
     """Inputs of `role`."""
 
-    name: Annotated[Identifier, Immutable()] = Field(
-        description="Name of the role (at most 63 bytes)."
+    name: Identifier = Field(
+        description="Name of the role (at most 63 bytes). Changing it renames the role in place "
+        "(`ALTER ROLE ... RENAME TO`), keeping its objects, privileges and memberships."
     )
     login: bool = Field(default=False, description="Whether the role may log in (a user).")
     superuser: bool = Field(default=False, description="Whether the role is a superuser.")
@@ -121,6 +123,16 @@ class Role(Resource[RoleInputs, ObjectOutputs]):
         with open_connection(inputs.connection) as conn:
             return converge_role(conn, inputs, password, ctx)
 
+    def update(
+        self, inputs: RoleInputs, previous: Existing[RoleInputs, ObjectOutputs], ctx: Context
+    ) -> ObjectOutputs:
+        """Rename the role when `name` changed, then converge it like `create`."""
+        old = previous.inputs.name
+        if old != inputs.name:
+            with open_connection(inputs.connection) as conn:
+                rename_role(conn, old, inputs.name, ctx)
+        return self.create(inputs, ctx)
+
     def destroy(self, previous: Existing[RoleInputs, ObjectOutputs], ctx: Context) -> None:
         """Deal with owned objects as `ownedObjects` says, then drop the role."""
         inputs = previous.inputs
@@ -150,6 +162,38 @@ class Role(Resource[RoleInputs, ObjectOutputs]):
                     conn.execute(sql.SQL("DROP OWNED BY {}").format(role))
                 conn.execute(sql.SQL("DROP ROLE {}").format(role))
             ctx.log.info("dropped role", owned_objects=inputs.owned_objects)
+
+
+def rename_role(conn: psycopg.Connection[Any], old: str, new: str, ctx: Context) -> None:
+    """Rename role `old` (ours) to `new`; nothing to do when only `new` exists (renamed before).
+
+    Both names are locked, so a concurrent converge of either waits for the rename.
+    """
+    from psycopg import sql
+
+    what = f"role {old!r}"
+    with sql_errors(f"cannot rename {what} to {new!r}"), conn.transaction():
+        for name in sorted((old, new)):
+            lock_name(conn, "role", name)
+        found, taken = _read_role(conn, old), _read_role(conn, new)
+        if found is None:
+            if taken is None:
+                ctx.log.warning("the role to rename is gone; creating it", old=old, new=new)
+            return
+        if taken is not None:
+            raise ResourceError(
+                f"cannot rename {what} to {new!r}: a role named {new!r} exists too",
+                hint="Drop or rename one of them by hand, or declare the old name again.",
+            )
+        if not is_ours(found["comment"]):
+            raise ResourceError(
+                f"{what} was not created or adopted by nixops4-postgresql; not renaming it",
+                hint="Rename it by hand, or declare it under its current name with `adopt = true;`.",
+            )
+        conn.execute(
+            sql.SQL("ALTER ROLE {} RENAME TO {}").format(sql.Identifier(old), sql.Identifier(new))
+        )
+        ctx.log.info("renamed role", old=old, new=new)
 
 
 def _read_role(conn: psycopg.Connection[Any], name: str) -> dict[str, Any] | None:
