@@ -114,6 +114,29 @@ in
             Immutable: an update that changes it is refused. This is fixed when a database is created; dump and restore into a new database.
           '';
         };
+        lcCollate = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          description = ''
+            Collation (`LC_COLLATE`, e.g. `C`), fixed at creation; null for `locale` or the template's. Not together with `locale`.
+
+            Immutable: an update that changes it is refused. This is fixed when a database is created; dump and restore into a new database.
+          '';
+        };
+        lcCtype = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          description = ''
+            Character classification (`LC_CTYPE`, e.g. `C.UTF-8`), fixed at creation; null for `locale` or the template's. Not together with `locale`.
+
+            Immutable: an update that changes it is refused. This is fixed when a database is created; dump and restore into a new database.
+          '';
+        };
+        tablespace = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          description = "Default tablespace; a change moves the database (`ALTER DATABASE ... SET TABLESPACE`, which needs it to have no sessions). Null for the server's default at creation, then left alone.";
+        };
         connectionLimit = mkOption {
           type = types.addCheck types.int (x: x >= -1) // {
             description = "integer, meaning >=-1";
