@@ -273,6 +273,11 @@ in
           default = [ ];
           description = "Privileges the role has (authoritative: others are revoked); `ALL` for every privilege of the type, `[]` for none.";
         };
+        withGrantOption = mkOption {
+          type = types.bool;
+          default = false;
+          description = "Whether the role may grant these privileges on to others (`WITH GRANT OPTION`); authoritative: false revokes a grant option the role has. Not for `PUBLIC`.";
+        };
         defaultPrivilegesFor = mkOption {
           type = types.listOf types.str;
           default = [ ];

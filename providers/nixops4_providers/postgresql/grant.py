@@ -75,6 +75,11 @@ class GrantInputs(Model):
         description="Privileges the role has (authoritative: others are revoked); `ALL` for every "
         "privilege of the type, `[]` for none.",
     )
+    with_grant_option: bool = Field(
+        default=False,
+        description="Whether the role may grant these privileges on to others (`WITH GRANT "
+        "OPTION`); authoritative: false revokes a grant option the role has. Not for `PUBLIC`.",
+    )
     default_privileges_for: list[Identifier] = Field(
         default_factory=list,
         description="For tables, sequences and functions: roles whose future objects in `schema` "
@@ -94,6 +99,8 @@ class GrantInputs(Model):
             raise ValueError(
                 "`schema` is required for schema-level objects and must be null for `database`"
             )
+        if self.with_grant_option and self.is_public:
+            raise ValueError("PostgreSQL cannot give PUBLIC a grant option")
         if self.default_privileges_for and self.object_type in ("database", "schema"):
             raise ValueError(
                 "`defaultPrivilegesFor` applies to tables, sequences and functions only"
@@ -104,6 +111,12 @@ class GrantInputs(Model):
     def is_public(self) -> bool:
         """Whether the grantee is PUBLIC (every role), written in any case like the SQL keyword."""
         return self.role.upper() == "PUBLIC"
+
+    @property
+    def wanted_acl(self) -> frozenset[str]:
+        """The declared privileges as held: `SELECT*` for SELECT with the grant option."""
+        mark = "*" if self.with_grant_option else ""
+        return frozenset(privilege + mark for privilege in self.wanted)
 
     @property
     def wanted(self) -> frozenset[str]:
@@ -186,10 +199,10 @@ def _owners(conn: psycopg.Connection[Any], inputs: GrantInputs) -> list[str]:
 
 
 def _held(conn: psycopg.Connection[Any], inputs: GrantInputs, grantee: int) -> list[frozenset[str]]:
-    """The privileges the role holds directly on each object of the target (one set per object)."""
+    """The privileges the role holds directly on each object (one set per object, `*` for grantable)."""
     query, params = _target_query(inputs)
     wrapped = (
-        "SELECT ARRAY(SELECT a.privilege_type FROM"
+        "SELECT ARRAY(SELECT a.privilege_type || CASE WHEN a.is_grantable THEN '*' ELSE '' END FROM"
         ' aclexplode(coalesce(o.acl, acldefault(o.kind::"char", o.owner))) a'
         " WHERE a.grantee = %s) FROM (" + query + ") AS o(acl, owner, kind)"
     )
@@ -202,7 +215,8 @@ def _held_defaults(
     """The default privileges `owner`'s future objects in the schema give the role."""
     row = fetch_one(
         conn,
-        "SELECT ARRAY(SELECT a.privilege_type FROM pg_default_acl d"
+        "SELECT ARRAY(SELECT a.privilege_type || CASE WHEN a.is_grantable THEN '*' ELSE '' END"
+        " FROM pg_default_acl d"
         " JOIN pg_namespace n ON n.oid = d.defaclnamespace, aclexplode(d.defaclacl) a"
         " WHERE n.nspname = %s AND d.defaclrole = %s::regrole AND d.defaclobjtype = %s"
         " AND a.grantee = %s)",
@@ -248,25 +262,77 @@ def _target(inputs: GrantInputs) -> Any:
     return sql.SQL("ALL {} IN SCHEMA {}").format(sql.SQL(_PLURAL[inputs.object_type]), schema)
 
 
+def _plain(acl: frozenset[str]) -> frozenset[str]:
+    return frozenset(privilege.rstrip("*") for privilege in acl)
+
+
+def _grantable(acl: frozenset[str]) -> frozenset[str]:
+    return frozenset(privilege.rstrip("*") for privilege in acl if privilege.endswith("*"))
+
+
+def _changes(
+    held: frozenset[str], inputs: GrantInputs
+) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """What to revoke, whose grant option to revoke, and what to grant, to go from `held`."""
+    wanted = inputs.wanted_acl
+    extra = _plain(held) - _plain(wanted)
+    lose_option = _grantable(held) - _grantable(wanted) - extra
+    missing = frozenset(
+        privilege
+        for privilege in _plain(wanted)
+        if privilege not in _plain(held)
+        or (inputs.with_grant_option and privilege not in _grantable(held))
+    )
+    return extra, lose_option, missing
+
+
+def _apply(
+    conn: psycopg.Connection[Any],
+    inputs: GrantInputs,
+    changes: tuple[frozenset[str], frozenset[str], frozenset[str]],
+    *,
+    prefix: Any,
+    target: Any,
+) -> None:
+    """Send the REVOKE, REVOKE GRANT OPTION FOR and GRANT statements of `changes`."""
+    from psycopg import sql
+
+    extra, lose_option, missing = changes
+    role = _grantee(inputs)
+    if extra:
+        conn.execute(
+            sql.SQL("{}REVOKE {} ON {} FROM {}").format(
+                prefix, _privilege_list(extra), target, role
+            )
+        )
+    if lose_option:
+        conn.execute(
+            sql.SQL("{}REVOKE GRANT OPTION FOR {} ON {} FROM {}").format(
+                prefix, _privilege_list(lose_option), target, role
+            )
+        )
+    if missing:
+        option = sql.SQL(" WITH GRANT OPTION" if inputs.with_grant_option else "")
+        conn.execute(
+            sql.SQL("{}GRANT {} ON {} TO {}{}").format(
+                prefix, _privilege_list(missing), target, role, option
+            )
+        )
+
+
 def _converge_objects(conn: psycopg.Connection[Any], inputs: GrantInputs, grantee: int) -> bool:
     """Make the role's privileges on every target object exactly the declared ones."""
     from psycopg import sql
 
     held = _held(conn, inputs, grantee)
-    wanted = inputs.wanted
-    if all(privileges == wanted for privileges in held):
+    if all(acl == inputs.wanted_acl for acl in held):
         return False
-    role, target = _grantee(inputs), _target(inputs)
     if len(held) == 1:
-        extra, missing = held[0] - wanted, wanted - held[0]
-    else:
-        extra, missing = frozenset(PRIVILEGES[inputs.object_type]), wanted
-    if extra:
-        conn.execute(
-            sql.SQL("REVOKE {} ON {} FROM {}").format(_privilege_list(extra), target, role)
-        )
-    if missing:
-        conn.execute(sql.SQL("GRANT {} ON {} TO {}").format(_privilege_list(missing), target, role))
+        changes = _changes(held[0], inputs)
+    else:  # objects differ: revoke everything, then grant what is declared
+        everything = frozenset(PRIVILEGES[inputs.object_type])
+        changes = (everything, frozenset(), inputs.wanted)
+    _apply(conn, inputs, changes, prefix=sql.SQL(""), target=_target(inputs))
     return True
 
 
@@ -278,26 +344,16 @@ def _converge_defaults(conn: psycopg.Connection[Any], inputs: GrantInputs, grant
     for owner in inputs.default_privileges_for:
         _role_oid(conn, owner)
     for owner in _default_owners(conn, inputs, grantee):
-        wanted = inputs.wanted if owner in inputs.default_privileges_for else frozenset()
+        declared = owner in inputs.default_privileges_for
+        wanted = inputs if declared else inputs.model_copy(update={"privileges": []})
         held = _held_defaults(conn, inputs, owner, grantee)
-        if held == wanted:
+        if held == wanted.wanted_acl:
             continue
-        prefix = sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {}").format(
+        prefix = sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {} ").format(
             sql.Identifier(owner), sql.Identifier(inputs.schema_ or "")
         )
-        kind, role = sql.SQL(_PLURAL[inputs.object_type]), _grantee(inputs)
-        if held - wanted:
-            conn.execute(
-                sql.SQL("{} REVOKE {} ON {} FROM {}").format(
-                    prefix, _privilege_list(held - wanted), kind, role
-                )
-            )
-        if wanted - held:
-            conn.execute(
-                sql.SQL("{} GRANT {} ON {} TO {}").format(
-                    prefix, _privilege_list(wanted - held), kind, role
-                )
-            )
+        target = sql.SQL(_PLURAL[inputs.object_type])
+        _apply(conn, inputs, _changes(held, wanted), prefix=prefix, target=target)
         changed = True
     return changed
 
