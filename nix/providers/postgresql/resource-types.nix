@@ -361,6 +361,11 @@ in
           default = [ ];
           description = "Roles this role is a member of (authoritative: other memberships are revoked).";
         };
+        adminOf = mkOption {
+          type = types.listOf types.str;
+          default = [ ];
+          description = "Roles this role is a member of WITH ADMIN OPTION, so it may grant them to others (authoritative like `memberOf`; a role listed here need not be in `memberOf`).";
+        };
         settings = mkOption {
           type = types.attrsOf (types.oneOf [ types.str (types.listOf types.str) ]);
           default = { };

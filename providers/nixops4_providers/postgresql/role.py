@@ -75,6 +75,11 @@ class RoleInputs(ConnectedInputs):
         default_factory=list,
         description="Roles this role is a member of (authoritative: other memberships are revoked).",
     )
+    admin_of: list[Identifier] = Field(
+        default_factory=list,
+        description="Roles this role is a member of WITH ADMIN OPTION, so it may grant them to "
+        "others (authoritative like `memberOf`; a role listed here need not be in `memberOf`).",
+    )
     settings: Annotated[dict[str, str | list[str]], AfterValidator(_check_settings)] = Field(
         default_factory=dict,
         description='Per-role configuration (`ALTER ROLE ... SET`), e.g. `{ statement_timeout = "30s"; search_path = [ "app" "public" ]; }`; '
@@ -210,6 +215,8 @@ def _read_role(conn: psycopg.Connection[Any], name: str) -> dict[str, Any] | Non
                    shobj_description(r.oid, 'pg_authid') AS comment,
                    ARRAY(SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
                          WHERE m.member = r.oid ORDER BY 1) AS member_of,
+                   ARRAY(SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+                         WHERE m.member = r.oid AND m.admin_option ORDER BY 1) AS admin_of,
                    (SELECT s.setconfig FROM pg_db_role_setting s
                      WHERE s.setrole = r.oid AND s.setdatabase = 0) AS settings
               FROM pg_roles r WHERE r.rolname = %s
@@ -338,14 +345,27 @@ def _setting_changes(
 def _membership_changes(
     role: Any, inputs: RoleInputs, found: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """Statements granting declared memberships and revoking the others, by label."""
+    """Statements granting declared memberships (and admin options) and revoking others, by label."""
     from psycopg import sql
 
     current = set((found or {}).get("member_of") or [])
-    wanted = set(inputs.member_of)
+    current_admin = set((found or {}).get("admin_of") or [])
+    admin = set(inputs.admin_of)
+    wanted = set(inputs.member_of) | admin
     changes: dict[str, Any] = {}
     for group in sorted(wanted - current):
-        changes[f"join {group}"] = sql.SQL("GRANT {} TO {}").format(sql.Identifier(group), role)
+        option = " WITH ADMIN OPTION" if group in admin else ""
+        changes[f"join {group}"] = sql.SQL("GRANT {} TO {}" + option).format(
+            sql.Identifier(group), role
+        )
+    for group in sorted((admin & current) - current_admin):
+        changes[f"admin of {group}"] = sql.SQL("GRANT {} TO {} WITH ADMIN OPTION").format(
+            sql.Identifier(group), role
+        )
+    for group in sorted((current_admin & wanted) - admin):
+        changes[f"no longer admin of {group}"] = sql.SQL(
+            "REVOKE ADMIN OPTION FOR {} FROM {}"
+        ).format(sql.Identifier(group), role)
     for group in sorted(current - wanted):
         changes[f"leave {group}"] = sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(group), role)
     return changes
