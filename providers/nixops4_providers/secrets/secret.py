@@ -51,6 +51,9 @@ class Secret(Resource[SecretInputs, SecretOutputs]):
             rotate = f"generation changed from {old.generation} to {inputs.generation}"
         elif inputs.kind != old.kind:
             rotate = f"kind changed from {old.kind} to {inputs.kind}"
+        elif inputs.keepers != old.keepers:
+            changed = sorted(set(inputs.keepers.items()) ^ set(old.keepers.items()))
+            rotate = f"keepers changed ({', '.join(sorted({key for key, _ in changed}))})"
         ours = previous.outputs.fingerprint if previous.outputs is not None else None
         return self._apply(inputs, ctx, rotate=rotate, ours=ours)
 
