@@ -23,13 +23,26 @@ in
           '';
         };
         kind = mkOption {
-          type = types.enum [ "password" "token" "uuid" "ssh-ed25519" "wireguard" "tsig" ];
+          type = types.enum [
+            "password"
+            "token"
+            "uuid"
+            "ssh-ed25519"
+            "wireguard"
+            "tsig"
+            "integer"
+          ];
           description = "What to generate: `password`, `token` (random bytes as text), `uuid` (version 4), `ssh-ed25519` (OpenSSH private key), `wireguard` (private key), `tsig` (HMAC key for DNS TSIG).";
         };
         generation = mkOption {
           type = types.int;
           default = 0;
           description = "Change this number to rotate: a new value is generated.";
+        };
+        keepers = mkOption {
+          type = types.attrsOf types.str;
+          default = { };
+          description = "Arbitrary strings whose change rotates the value, like `generation` (e.g. `{ server = config.networking.hostName; }`: a new value when the server is replaced).";
         };
         directory = mkOption {
           type = types.str;
@@ -218,6 +231,16 @@ in
           type = types.ints.positive;
           default = 4096;
           description = "`password`: iterations of the `scramSha256` verifier.";
+        };
+        minimum = mkOption {
+          type = types.ints.between (-9223372036854775807) 9223372036854775807;
+          default = 0;
+          description = "`integer`: the smallest value (inclusive).";
+        };
+        maximum = mkOption {
+          type = types.ints.between (-9223372036854775807) 9223372036854775807;
+          default = 2147483647;
+          description = "`integer`: the largest value (inclusive).";
         };
       };
     };

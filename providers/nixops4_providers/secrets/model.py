@@ -139,13 +139,13 @@ class SecretInputs(Model):
     )
     minimum: int = Field(
         default=0,
-        ge=-(2**63),
+        ge=-(2**63 - 1),
         le=2**63 - 1,
         description="`integer`: the smallest value (inclusive).",
     )
     maximum: int = Field(
         default=2**31 - 1,
-        ge=-(2**63),
+        ge=-(2**63 - 1),
         le=2**63 - 1,
         description="`integer`: the largest value (inclusive).",
     )
