@@ -268,6 +268,11 @@ in
           default = null;
           description = "Schema of the objects; null for `database`.";
         };
+        objects = mkOption {
+          type = types.nullOr (types.listOf types.str);
+          default = null;
+          description = "For tables, sequences and functions: only these objects of `schema`, by name (a function with its argument types, e.g. `add(integer, integer)`); null for all of them. Each must exist when the grant is applied.";
+        };
         privileges = mkOption {
           type = types.listOf types.str;
           default = [ ];

@@ -70,6 +70,13 @@ class GrantInputs(Model):
     schema_: Identifier | None = Field(
         default=None, alias="schema", description="Schema of the objects; null for `database`."
     )
+    objects: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="For tables, sequences and functions: only these objects of `schema`, by name "
+        "(a function with its argument types, e.g. `add(integer, integer)`); null for all of them. "
+        "Each must exist when the grant is applied.",
+    )
     privileges: list[str] = Field(
         default_factory=list,
         description="Privileges the role has (authoritative: others are revoked); `ALL` for every "
@@ -99,6 +106,11 @@ class GrantInputs(Model):
             raise ValueError(
                 "`schema` is required for schema-level objects and must be null for `database`"
             )
+        if self.objects is not None and self.object_type not in _PLURAL:
+            raise ValueError("`objects` applies to tables, sequences and functions only")
+        for name in self.objects or ():
+            if "\x00" in name or len(name.encode()) > 1000:
+                raise ValueError(f"`objects`: {name[:80]!r} is not an object name")
         if self.with_grant_option and self.is_public:
             raise ValueError("PostgreSQL cannot give PUBLIC a grant option")
         if self.default_privileges_for and self.object_type in ("database", "schema"):
@@ -181,6 +193,12 @@ def _target_query(inputs: GrantInputs) -> tuple[str, tuple[Any, ...]]:
             " WHERE n.nspname = %s AND p.prokind IN ('f', 'p', 'a', 'w')"
         )
         params = (inputs.schema_,)
+        if inputs.objects is not None:
+            query += (
+                " AND p.oid = ANY(SELECT to_regprocedure(quote_ident(n.nspname) || '.' || x)"
+                " FROM unnest(%s::text[]) x)"
+            )
+            params = (*params, inputs.objects)
     else:
         query = (
             "SELECT c.relacl, c.relowner, CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END"
@@ -188,7 +206,53 @@ def _target_query(inputs: GrantInputs) -> tuple[str, tuple[Any, ...]]:
             " WHERE n.nspname = %s AND c.relkind = ANY(%s)"
         )
         params = (inputs.schema_, _RELKINDS[inputs.object_type])
+        if inputs.objects is not None:
+            query += " AND c.relname = ANY(%s)"
+            params = (*params, inputs.objects)
     return query, params
+
+
+def _resolve_objects(
+    conn: psycopg.Connection[Any], inputs: GrantInputs, *, must_exist: bool
+) -> Any:
+    """The named objects as SQL (`TABLE "s"."t", ...`); a missing one is an error on converge."""
+    from psycopg import sql
+
+    names = inputs.objects or []
+    if inputs.object_type == "function":
+        rows = conn.execute(
+            "SELECT x, to_regprocedure(quote_ident(%s) || '.' || x)::oid FROM unnest(%s::text[]) x",
+            (inputs.schema_, names),
+        ).fetchall()
+        found = {name: oid for name, oid in rows if oid is not None}
+        shown = [
+            row[0]
+            for row in conn.execute(
+                "SELECT o::regprocedure::text FROM unnest(%s::oid[]) o", (list(found.values()),)
+            )
+        ]
+        target = sql.SQL(", ").join(sql.SQL(text) for text in shown)  # server-quoted signatures
+    else:
+        rows = conn.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = %s AND c.relname = ANY(%s) AND c.relkind = ANY(%s)",
+            (inputs.schema_, names, _RELKINDS[inputs.object_type]),
+        ).fetchall()
+        found = {row[0]: 0 for row in rows}
+        target = sql.SQL(", ").join(
+            sql.Identifier(inputs.schema_ or "", name) for name in names if name in found
+        )
+    missing = [name for name in names if name not in found]
+    if missing and must_exist:
+        raise ResourceError(
+            f"{inputs.object_type} {', '.join(repr(m) for m in missing)} does not exist in schema "
+            f"{inputs.schema_!r}",
+            hint="Create it first, or correct `objects` (a function needs its argument types).",
+        )
+    if not found:
+        return None
+    keyword = {"table": "TABLE", "sequence": "SEQUENCE", "function": "ROUTINE"}[inputs.object_type]
+    return sql.SQL("{} {}").format(sql.SQL(keyword), target)
 
 
 def _owners(conn: psycopg.Connection[Any], inputs: GrantInputs) -> list[str]:
@@ -251,9 +315,11 @@ def _grantee(inputs: GrantInputs) -> Any:
     return sql.SQL("PUBLIC") if inputs.is_public else sql.Identifier(inputs.role)
 
 
-def _target(inputs: GrantInputs) -> Any:
+def _target(inputs: GrantInputs, named: Any = None) -> Any:
     from psycopg import sql
 
+    if named is not None:
+        return named
     if inputs.object_type == "database":
         return sql.SQL("DATABASE {}").format(sql.Identifier(inputs.connection.database))
     schema = sql.Identifier(inputs.schema_ or "")
@@ -324,6 +390,11 @@ def _converge_objects(conn: psycopg.Connection[Any], inputs: GrantInputs, grante
     """Make the role's privileges on every target object exactly the declared ones."""
     from psycopg import sql
 
+    named = None
+    if inputs.objects is not None:
+        named = _resolve_objects(conn, inputs, must_exist=bool(inputs.privileges))
+        if named is None:
+            return False
     held = _held(conn, inputs, grantee)
     if all(acl == inputs.wanted_acl for acl in held):
         return False
@@ -332,7 +403,7 @@ def _converge_objects(conn: psycopg.Connection[Any], inputs: GrantInputs, grante
     else:  # objects differ: revoke everything, then grant what is declared
         everything = frozenset(PRIVILEGES[inputs.object_type])
         changes = (everything, frozenset(), inputs.wanted)
-    _apply(conn, inputs, changes, prefix=sql.SQL(""), target=_target(inputs))
+    _apply(conn, inputs, changes, prefix=sql.SQL(""), target=_target(inputs, named))
     return True
 
 
