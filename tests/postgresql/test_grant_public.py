@@ -76,5 +76,5 @@ def test_default_privileges_on_database_error_says_what_is_wrong(
     inputs = grant_inputs(connection, "someone", objectType="database", schema=None,
                           defaultPrivilegesFor=["owner"])  # fmt: skip
     message = create_error("grant", inputs)
-    assert "`defaultPrivilegesFor` applies to tables, sequences and functions only" in message
+    assert "`defaultPrivilegesFor` applies to schemas, tables, sequences, functions and" in message
     assert "got a value of type" not in message

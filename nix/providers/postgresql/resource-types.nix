@@ -260,18 +260,18 @@ in
           description = "Role receiving the privileges, or `PUBLIC` (every role, as PostgreSQL's keyword; e.g. `privileges = [ ];` on a database revokes the CONNECT and TEMPORARY that PUBLIC has by default).";
         };
         objectType = mkOption {
-          type = types.enum [ "database" "schema" "table" "sequence" "function" ];
-          description = "`database` (the connection's database), `schema`, or all `table`s, `sequence`s or `function`s in `schema` (`function` covers every routine: functions, procedures, aggregates and window functions).";
+          type = types.enum [ "database" "schema" "table" "sequence" "function" "type" ];
+          description = "`database` (the connection's database), `schema`, or all `table`s, `sequence`s or `function`s in `schema` (`function` covers every routine: functions, procedures, aggregates and window functions), or the `type`s named in `objects`. With `schema = null` only default privileges are managed (for all schemas; for `schema`: of new schemas).";
         };
         schema = mkOption {
           type = types.nullOr types.str;
           default = null;
-          description = "Schema of the objects; null for `database`.";
+          description = "Schema of the objects; null for `database`, and for default privileges in every schema (`defaultPrivilegesFor` without objects).";
         };
         objects = mkOption {
           type = types.nullOr (types.listOf types.str);
           default = null;
-          description = "For tables, sequences and functions: only these objects of `schema`, by name (a function with its argument types, e.g. `add(integer, integer)`); null for all of them. Each must exist when the grant is applied.";
+          description = "For tables, sequences, functions and types: only these objects of `schema`, by name (a function with its argument types, e.g. `add(integer, integer)`); null for all of them. Each must exist when the grant is applied.";
         };
         privileges = mkOption {
           type = types.listOf types.str;
@@ -286,7 +286,7 @@ in
         defaultPrivilegesFor = mkOption {
           type = types.listOf types.str;
           default = [ ];
-          description = "For tables, sequences and functions: roles whose future objects in `schema` give `role` the same privileges (`ALTER DEFAULT PRIVILEGES`, authoritative).";
+          description = "Roles whose future objects (in `schema`, or anywhere when it is null; for `schema`: their new schemas) give `role` the same privileges (`ALTER DEFAULT PRIVILEGES`, authoritative). Not for `database`.";
         };
       };
     };

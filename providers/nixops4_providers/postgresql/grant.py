@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import psycopg
     from nixops4_protocol.context import Context
 
-ObjectType = Literal["database", "schema", "table", "sequence", "function"]
+ObjectType = Literal["database", "schema", "table", "sequence", "function", "type"]
 
 PRIVILEGES: dict[str, tuple[str, ...]] = {
     "database": ("CONNECT", "CREATE", "TEMPORARY"),
@@ -36,18 +36,22 @@ PRIVILEGES: dict[str, tuple[str, ...]] = {
     "table": ("DELETE", "INSERT", "REFERENCES", "SELECT", "TRIGGER", "TRUNCATE", "UPDATE"),
     "sequence": ("SELECT", "UPDATE", "USAGE"),
     "function": ("EXECUTE",),
+    "type": ("USAGE",),
 }
 """Privileges each object type has, as `aclexplode` names them."""
 
 PUBLIC_DEFAULTS: dict[str, tuple[str, ...]] = {
     "database": ("CONNECT", "TEMPORARY"),
     "function": ("EXECUTE",),
+    "type": ("USAGE",),
 }
 """What PUBLIC holds on a new object (`acldefault`); destroying a PUBLIC grant restores it."""
 
 _PLURAL = {"table": "TABLES", "sequence": "SEQUENCES", "function": "ROUTINES"}
 """`ALL ... IN SCHEMA` keywords; `ROUTINES` covers functions, procedures, aggregates and window functions."""
-_DEFACL_TYPE = {"table": "r", "sequence": "S", "function": "f"}
+_DEFACL_TYPE = {"table": "r", "sequence": "S", "function": "f", "type": "T", "schema": "n"}
+_DEFAULT_PLURAL = {**_PLURAL, "type": "TYPES", "schema": "SCHEMAS"}
+"""`ALTER DEFAULT PRIVILEGES ... ON ...` keywords."""
 _RELKINDS = {"table": ["r", "p", "v", "m", "f"], "sequence": ["S"]}
 
 
@@ -65,15 +69,19 @@ class GrantInputs(Model):
     object_type: ObjectType = Field(
         description="`database` (the connection's database), `schema`, or all `table`s, `sequence`s "
         "or `function`s in `schema` (`function` covers every routine: functions, procedures, "
-        "aggregates and window functions)."
+        "aggregates and window functions), or the `type`s named in `objects`. With `schema = null` "
+        "only default privileges are managed (for all schemas; for `schema`: of new schemas)."
     )
     schema_: Identifier | None = Field(
-        default=None, alias="schema", description="Schema of the objects; null for `database`."
+        default=None,
+        alias="schema",
+        description="Schema of the objects; null for `database`, and for default privileges in "
+        "every schema (`defaultPrivilegesFor` without objects).",
     )
     objects: list[str] | None = Field(
         default=None,
         min_length=1,
-        description="For tables, sequences and functions: only these objects of `schema`, by name "
+        description="For tables, sequences, functions and types: only these objects of `schema`, by name "
         "(a function with its argument types, e.g. `add(integer, integer)`); null for all of them. "
         "Each must exist when the grant is applied.",
     )
@@ -89,8 +97,9 @@ class GrantInputs(Model):
     )
     default_privileges_for: list[Identifier] = Field(
         default_factory=list,
-        description="For tables, sequences and functions: roles whose future objects in `schema` "
-        "give `role` the same privileges (`ALTER DEFAULT PRIVILEGES`, authoritative).",
+        description="Roles whose future objects (in `schema`, or anywhere when it is null; for "
+        "`schema`: their new schemas) give `role` the same privileges (`ALTER DEFAULT PRIVILEGES`, "
+        "authoritative). Not for `database`.",
     )
 
     @model_validator(mode="after")
@@ -102,20 +111,31 @@ class GrantInputs(Model):
                 f"{', '.join(unknown)} not a privilege of a {self.object_type} "
                 f"(one of {', '.join(allowed)}, or ALL)"
             )
-        if (self.object_type == "database") != (self.schema_ is None):
-            raise ValueError(
-                "`schema` is required for schema-level objects and must be null for `database`"
-            )
-        if self.objects is not None and self.object_type not in _PLURAL:
-            raise ValueError("`objects` applies to tables, sequences and functions only")
+        if self.object_type == "database" and self.schema_ is not None:
+            raise ValueError("`schema` must be null for `database`")
+        if self.object_type != "database" and self.schema_ is None:
+            if not self.default_privileges_for:
+                raise ValueError(
+                    "`schema` is required, except for default privileges in every schema "
+                    "(`defaultPrivilegesFor`)"
+                )
+            if self.objects is not None:
+                raise ValueError("`objects` needs their `schema`")
+        if self.objects is not None and self.object_type not in (*_PLURAL, "type"):
+            raise ValueError("`objects` applies to tables, sequences, functions and types only")
         for name in self.objects or ():
             if "\x00" in name or len(name.encode()) > 1000:
                 raise ValueError(f"`objects`: {name[:80]!r} is not an object name")
         if self.with_grant_option and self.is_public:
             raise ValueError("PostgreSQL cannot give PUBLIC a grant option")
-        if self.default_privileges_for and self.object_type in ("database", "schema"):
+        if self.default_privileges_for and self.object_type == "database":
             raise ValueError(
-                "`defaultPrivilegesFor` applies to tables, sequences and functions only"
+                "`defaultPrivilegesFor` applies to schemas, tables, sequences, functions and "
+                "types, not to databases"
+            )
+        if self.default_privileges_for and self.object_type == "schema" and self.schema_:
+            raise ValueError(
+                "default privileges of new schemas apply everywhere: set `schema = null` for them"
             )
         return self
 
@@ -199,6 +219,12 @@ def _target_query(inputs: GrantInputs) -> tuple[str, tuple[Any, ...]]:
                 " FROM unnest(%s::text[]) x)"
             )
             params = (*params, inputs.objects)
+    elif inputs.object_type == "type":
+        query = (
+            "SELECT t.typacl, t.typowner, 'T' FROM pg_type t JOIN pg_namespace n"
+            " ON n.oid = t.typnamespace WHERE n.nspname = %s AND t.typname = ANY(%s)"
+        )
+        params = (inputs.schema_, inputs.objects or [])
     else:
         query = (
             "SELECT c.relacl, c.relowner, CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END"
@@ -233,11 +259,17 @@ def _resolve_objects(
         ]
         target = sql.SQL(", ").join(sql.SQL(text) for text in shown)  # server-quoted signatures
     else:
-        rows = conn.execute(
-            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-            " WHERE n.nspname = %s AND c.relname = ANY(%s) AND c.relkind = ANY(%s)",
-            (inputs.schema_, names, _RELKINDS[inputs.object_type]),
-        ).fetchall()
+        catalog = (
+            "SELECT t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace"
+            " WHERE n.nspname = %s AND t.typname = ANY(%s)"
+            if inputs.object_type == "type"
+            else "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = %s AND c.relname = ANY(%s) AND c.relkind = ANY(%s)"
+        )
+        params: tuple[Any, ...] = (inputs.schema_, names)
+        if inputs.object_type != "type":
+            params = (*params, _RELKINDS[inputs.object_type])
+        rows = conn.execute(catalog, params).fetchall()
         found = {row[0]: 0 for row in rows}
         target = sql.SQL(", ").join(
             sql.Identifier(inputs.schema_ or "", name) for name in names if name in found
@@ -251,7 +283,9 @@ def _resolve_objects(
         )
     if not found:
         return None
-    keyword = {"table": "TABLE", "sequence": "SEQUENCE", "function": "ROUTINE"}[inputs.object_type]
+    keyword = {"table": "TABLE", "sequence": "SEQUENCE", "function": "ROUTINE", "type": "TYPE"}[
+        inputs.object_type
+    ]
     return sql.SQL("{} {}").format(sql.SQL(keyword), target)
 
 
@@ -273,30 +307,42 @@ def _held(conn: psycopg.Connection[Any], inputs: GrantInputs, grantee: int) -> l
     return [frozenset(row[0]) for row in conn.execute(wrapped, (grantee, *params))]
 
 
+_HELD_DEFAULTS = """
+    SELECT ARRAY(SELECT a.privilege_type || CASE WHEN a.is_grantable THEN '*' ELSE '' END
+      FROM aclexplode({acl}) a WHERE a.grantee = %(grantee)s)
+"""
+_IN_SCHEMA_ACL = """(SELECT d.defaclacl FROM pg_default_acl d
+    JOIN pg_namespace n ON n.oid = d.defaclnamespace
+   WHERE n.nspname = %(schema)s AND d.defaclrole = (SELECT oid FROM pg_roles WHERE rolname = %(owner)s)
+     AND d.defaclobjtype = %(kind)s)"""
+_GLOBAL_ACL = """coalesce((SELECT d.defaclacl FROM pg_default_acl d
+   WHERE d.defaclnamespace = 0 AND d.defaclrole = (SELECT oid FROM pg_roles WHERE rolname = %(owner)s)
+     AND d.defaclobjtype = %(kind)s), acldefault(%(kind)s::"char", (SELECT oid FROM pg_roles WHERE rolname = %(owner)s)))"""
+"""Default privileges everywhere: without an entry, PostgreSQL's built-in ones apply."""
+
+
 def _held_defaults(
     conn: psycopg.Connection[Any], inputs: GrantInputs, owner: str, grantee: int
 ) -> frozenset[str]:
-    """The default privileges `owner`'s future objects in the schema give the role."""
+    """The default privileges `owner`'s future objects (in the schema, or anywhere) give the role."""
+    acl = _GLOBAL_ACL if inputs.schema_ is None else _IN_SCHEMA_ACL
     row = fetch_one(
         conn,
-        "SELECT ARRAY(SELECT a.privilege_type || CASE WHEN a.is_grantable THEN '*' ELSE '' END"
-        " FROM pg_default_acl d"
-        " JOIN pg_namespace n ON n.oid = d.defaclnamespace, aclexplode(d.defaclacl) a"
-        " WHERE n.nspname = %s AND d.defaclrole = %s::regrole AND d.defaclobjtype = %s"
-        " AND a.grantee = %s)",
-        (inputs.schema_, owner, _DEFACL_TYPE[inputs.object_type], grantee),
-    )
+        _HELD_DEFAULTS.format(acl=acl),
+        {"schema": inputs.schema_, "owner": owner, "kind": _DEFACL_TYPE[inputs.object_type],
+         "grantee": grantee},
+    )  # fmt: skip
     return frozenset(row[0]) if row else frozenset()
 
 
 def _default_owners(conn: psycopg.Connection[Any], inputs: GrantInputs, grantee: int) -> list[str]:
-    """Declared owners plus every owner whose defaults in the schema already give the role something."""
+    """Declared owners plus every owner whose defaults (in the schema, or anywhere) give the role something."""
     if inputs.object_type not in _DEFACL_TYPE:
         return []
     rows = conn.execute(
         "SELECT DISTINCT pg_get_userbyid(d.defaclrole) FROM pg_default_acl d"
-        " JOIN pg_namespace n ON n.oid = d.defaclnamespace, aclexplode(d.defaclacl) a"
-        " WHERE n.nspname = %s AND d.defaclobjtype = %s AND a.grantee = %s",
+        " LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace, aclexplode(d.defaclacl) a"
+        " WHERE n.nspname IS NOT DISTINCT FROM %s AND d.defaclobjtype = %s AND a.grantee = %s",
         (inputs.schema_, _DEFACL_TYPE[inputs.object_type], grantee),
     )
     return sorted({*inputs.default_privileges_for, *(row[0] for row in rows)})
@@ -420,10 +466,10 @@ def _converge_defaults(conn: psycopg.Connection[Any], inputs: GrantInputs, grant
         held = _held_defaults(conn, inputs, owner, grantee)
         if held == wanted.wanted_acl:
             continue
-        prefix = sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {} ").format(
-            sql.Identifier(owner), sql.Identifier(inputs.schema_ or "")
-        )
-        target = sql.SQL(_PLURAL[inputs.object_type])
+        prefix = sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} ").format(sql.Identifier(owner))
+        if inputs.schema_ is not None:
+            prefix = sql.SQL("{}IN SCHEMA {} ").format(prefix, sql.Identifier(inputs.schema_))
+        target = sql.SQL(_DEFAULT_PLURAL[inputs.object_type])
         _apply(conn, inputs, _changes(held, wanted), prefix=prefix, target=target)
         changed = True
     return changed
@@ -499,13 +545,12 @@ class Grant(Resource[GrantInputs, NoOutputs]):
         error. Default privileges are revoked for every owner that still has some for the role, so
         a declared owner that was dropped since does not stop the rest from being revoked.
         """
-        baseline = list(PUBLIC_DEFAULTS.get(previous.inputs.object_type, ()))
-        inputs = previous.inputs.model_copy(
-            update={
-                "privileges": baseline if previous.inputs.is_public else [],
-                "default_privileges_for": [],
-            }
-        )
+        if previous.inputs.is_public:  # back to what PUBLIC has by default, defaults included
+            baseline = list(PUBLIC_DEFAULTS.get(previous.inputs.object_type, ()))
+            update: dict[str, Any] = {"privileges": baseline, "with_grant_option": False}
+        else:
+            update = {"privileges": [], "default_privileges_for": []}
+        inputs = previous.inputs.model_copy(update=update)
         try:
             conn = open_connection(inputs.connection)
         except ResourceError:
