@@ -273,6 +273,11 @@ in
           default = null;
           description = "For tables, sequences, functions and types: only these objects of `schema`, by name (a function with its argument types, e.g. `add(integer, integer)`); null for all of them. Each must exist when the grant is applied.";
         };
+        columns = mkOption {
+          type = types.nullOr (types.listOf types.str);
+          default = null;
+          description = "For tables named in `objects`: grant on these columns only (column privileges: SELECT, INSERT, UPDATE, REFERENCES); authoritative for these columns. Null for whole tables.";
+        };
         privileges = mkOption {
           type = types.listOf types.str;
           default = [ ];

@@ -40,6 +40,9 @@ PRIVILEGES: dict[str, tuple[str, ...]] = {
 }
 """Privileges each object type has, as `aclexplode` names them."""
 
+COLUMN_PRIVILEGES = ("INSERT", "REFERENCES", "SELECT", "UPDATE")
+"""Privileges PostgreSQL grants on single columns."""
+
 PUBLIC_DEFAULTS: dict[str, tuple[str, ...]] = {
     "database": ("CONNECT", "TEMPORARY"),
     "function": ("EXECUTE",),
@@ -85,6 +88,12 @@ class GrantInputs(Model):
         "(a function with its argument types, e.g. `add(integer, integer)`); null for all of them. "
         "Each must exist when the grant is applied.",
     )
+    columns: list[Identifier] | None = Field(
+        default=None,
+        min_length=1,
+        description="For tables named in `objects`: grant on these columns only (column privileges: "
+        "SELECT, INSERT, UPDATE, REFERENCES); authoritative for these columns. Null for whole tables.",
+    )
     privileges: list[str] = Field(
         default_factory=list,
         description="Privileges the role has (authoritative: others are revoked); `ALL` for every "
@@ -126,6 +135,19 @@ class GrantInputs(Model):
         for name in self.objects or ():
             if "\x00" in name or len(name.encode()) > 1000:
                 raise ValueError(f"`objects`: {name[:80]!r} is not an object name")
+        if self.columns is not None:
+            if self.object_type != "table" or self.objects is None:
+                raise ValueError(
+                    '`columns` needs `objectType = "table"` and the tables in `objects`'
+                )
+            if self.default_privileges_for:
+                raise ValueError("`columns` cannot be combined with `defaultPrivilegesFor`")
+            other = sorted(self.wanted - set(COLUMN_PRIVILEGES))
+            if other:
+                raise ValueError(
+                    f"{', '.join(other)} cannot be granted on columns (only "
+                    f"{', '.join(COLUMN_PRIVILEGES)})"
+                )
         if self.with_grant_option and self.is_public:
             raise ValueError("PostgreSQL cannot give PUBLIC a grant option")
         if self.default_privileges_for and self.object_type == "database":
@@ -152,9 +174,10 @@ class GrantInputs(Model):
 
     @property
     def wanted(self) -> frozenset[str]:
-        """The declared privileges, `ALL` expanded."""
+        """The declared privileges, `ALL` expanded (to the column privileges for `columns`)."""
         names = {p.upper() for p in self.privileges}
-        return frozenset(PRIVILEGES[self.object_type]) if "ALL" in names else frozenset(names)
+        every = COLUMN_PRIVILEGES if self.columns is not None else PRIVILEGES[self.object_type]
+        return frozenset(every) if "ALL" in names else frozenset(names)
 
 
 class _TargetGoneError(ResourceError):
@@ -453,6 +476,47 @@ def _converge_objects(conn: psycopg.Connection[Any], inputs: GrantInputs, grante
     return True
 
 
+def _converge_columns(conn: psycopg.Connection[Any], inputs: GrantInputs, grantee: int) -> bool:
+    """Make the role's privileges on each declared column of each named table the declared ones."""
+    from psycopg import sql
+
+    named = _resolve_objects(conn, inputs, must_exist=bool(inputs.privileges))
+    if named is None:
+        return False
+    columns = inputs.columns or []
+    rows = conn.execute(
+        "SELECT c.relname, a.attname, ARRAY(SELECT x.privilege_type || CASE WHEN x.is_grantable"
+        " THEN '*' ELSE '' END FROM aclexplode(a.attacl) x WHERE x.grantee = %s)"
+        " FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = %s AND c.relname = ANY(%s) AND a.attname = ANY(%s)"
+        " AND a.attnum > 0 AND NOT a.attisdropped",
+        (grantee, inputs.schema_, inputs.objects, columns),
+    ).fetchall()
+    held = {(table, column): frozenset(acl) for table, column, acl in rows}
+    if inputs.privileges:  # every named table exists (checked above): so must its columns
+        missing = [f"{t}.{c}" for t in inputs.objects or () for c in columns if (t, c) not in held]
+    else:
+        missing = []
+    if missing:
+        raise ResourceError(
+            f"column {', '.join(repr(m) for m in missing)} does not exist",
+            hint="Correct `columns`, or add the columns first.",
+        )
+    if all(acl == inputs.wanted_acl for acl in held.values()):
+        return False
+    column_list = sql.SQL(", ").join(sql.Identifier(column) for column in columns)
+    role = _grantee(inputs)
+    conn.execute(sql.SQL("REVOKE ALL ({}) ON {} FROM {}").format(column_list, named, role))
+    if inputs.wanted:
+        option = sql.SQL(" WITH GRANT OPTION" if inputs.with_grant_option else "")
+        grants = sql.SQL(", ").join(
+            sql.SQL("{} ({})").format(sql.SQL(p), column_list) for p in sorted(inputs.wanted)
+        )
+        conn.execute(sql.SQL("GRANT {} ON {} TO {}{}").format(grants, named, role, option))
+    return True
+
+
 def _converge_defaults(conn: psycopg.Connection[Any], inputs: GrantInputs, grantee: int) -> bool:
     """Make the default privileges for each declared owner exactly the declared ones."""
     from psycopg import sql
@@ -500,7 +564,8 @@ def converge_grant(conn: psycopg.Connection[Any], inputs: GrantInputs, ctx: Cont
             _check_schema(conn, inputs.schema_)
             owners = [*_owners(conn, inputs), *_default_owners(conn, inputs, grantee)]
             with membership_in(conn, *owners):
-                changed = _converge_objects(conn, inputs, grantee)
+                converge = _converge_columns if inputs.columns else _converge_objects
+                changed = converge(conn, inputs, grantee)
                 return _converge_defaults(conn, inputs, grantee) or changed
 
     with sql_errors(what):
