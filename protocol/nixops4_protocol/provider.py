@@ -41,6 +41,10 @@ _VERB = {
 """Each request kind, with the verb that names it in error messages."""
 
 REQUEST_KINDS = tuple(_VERB)
+
+PLAN_VARIABLE = "NIXOPS4_PROVIDER_PLAN"
+"""Set to 1 (by `nixops4-provider-run plan`): create and update only plan, writing nothing."""
+_WRITES = ("createResourceRequest", "updateResourceRequest", "destroyResourceRequest")
 """The request kinds, known without importing the pydantic message models."""
 
 ResourceClass = TypeVar("ResourceClass", bound=type)
@@ -256,7 +260,10 @@ class _Operation:
             resource_type=self.type_name,
             operation=_VERB[self.kind].split()[0],
             is_stateful=bool(getattr(self.request, "is_stateful", False)),
+            plan=os.environ.get(PLAN_VARIABLE) == "1",
         )
+        if ctx.plan and self.kind in _WRITES and not self.cls.supports_plan:
+            raise RequestError(f"{self.label} cannot plan: it would have to write to find out")
         handler = getattr(self, "_" + self.kind)
         try:
             response: dict[str, Any] = handler(ctx)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -111,6 +112,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--stateful", action="store_true", help="Send isStateful: true.")
 
+    plan = command(
+        "plan",
+        "Show what create (or, with --previous-*, update) would change, writing nothing; "
+        "for types that can plan.",
+    )
+    plan.add_argument("--inputs-json", required=True, help="The inputs to apply.")
+    plan.add_argument("--previous-inputs-json", help="The previous inputs, to plan an update.")
+    plan.add_argument("--previous-outputs-json", help="The previous outputs, to plan an update.")
+
     update = command("update", "Update a resource and print its new outputs.")
     update.add_argument("--inputs-json", required=True, help="The new inputs.")
     update.add_argument("--previous-inputs-json", required=True, help="The previous inputs.")
@@ -139,14 +149,16 @@ def _request(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
         request = client.create_request(args.type, _create_inputs(args), stateful=args.stateful)
         return request, "create resource"
     inputs = _json_object("--inputs-json", args.inputs_json)
-    if args.command == "update":
+    if args.command == "plan" and args.previous_inputs_json is None:
+        return client.create_request(args.type, inputs, stateful=True), "plan resource"
+    if args.command in ("update", "plan"):
         request = client.update_request(
             args.type,
             inputs,
             _json_object("--previous-inputs-json", args.previous_inputs_json),
-            _json_object("--previous-outputs-json", args.previous_outputs_json),
+            _json_object("--previous-outputs-json", args.previous_outputs_json or "{}"),
         )
-        return request, "update resource"
+        return request, "plan resource" if args.command == "plan" else "update resource"
     outputs = _json_object("--outputs-json", args.outputs_json) if args.outputs_json else None
     if args.command == "destroy":
         return client.destroy_request(args.type, inputs, outputs), "destroy resource"
@@ -167,6 +179,7 @@ def _request(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 
 
 _EXPECTED = {
+    "plan": "createResourceResponse",
     "create": "createResourceResponse",
     "update": "updateResourceResponse",
     "destroy": "destroyResourceResponse",
@@ -205,8 +218,13 @@ def run(argv: Sequence[str] | None = None) -> int:
     try:
         request, verb = _request(args)
         command = [args.provider_exe, *args.provider_arg]
+        env = None
+        if args.command == "plan":
+            from .provider import PLAN_VARIABLE
+
+            env = {**os.environ, PLAN_VARIABLE: "1"}
         try:
-            with client.ProviderProcess(command) as process:
+            with client.ProviderProcess(command, env=env) as process:
                 response = process.request(request)
         except (OSError, client.ProviderExitedError) as error:
             raise CliError(f"error: failed to {verb}: {error}") from None
@@ -216,10 +234,11 @@ def run(argv: Sequence[str] | None = None) -> int:
         ((kind, body),) = response.items()
         if kind == "errorResponse":
             raise CliError(f"error: failed to {verb}: {body['message']}")
-        if kind != _EXPECTED[args.command]:
-            raise CliError(
-                f"error: expected {_EXPECTED[args.command]} from provider but got: {kind}"
-            )
+        expected = _EXPECTED[args.command]
+        if args.command == "plan" and args.previous_inputs_json is not None:
+            expected = "updateResourceResponse"
+        if kind != expected:
+            raise CliError(f"error: expected {expected} from provider but got: {kind}")
     except CliError as error:
         sys.stderr.write(f"{error}\n")
         return 1

@@ -11,6 +11,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from . import names
 from .client import DnsClient, Observed
+from .plan import plan
 from .rrset import (
     DEFAULT_TTL,
     OwnerName,
@@ -84,6 +85,8 @@ class Record(Resource[RecordInputs, RecordOutputs]):
     else is reported instead of overwritten.
     """
 
+    supports_plan = True
+
     def describe(self, inputs: RecordInputs) -> str:
         """Name the record set, e.g. `www.example.org. A`."""
         try:
@@ -94,9 +97,11 @@ class Record(Resource[RecordInputs, RecordOutputs]):
     def create(self, inputs: RecordInputs, ctx: Context) -> RecordOutputs:
         """Ensure the record set holds exactly the declared values (a no-op when it does)."""
         wanted = _record_set(inputs)
-        _converge(
-            DnsClient(inputs.server, ctx.log), wanted, owned=None, adopt=inputs.adopt, ctx=ctx
-        )
+        client = DnsClient(inputs.server, ctx.log)
+        if ctx.plan:
+            plan(client, wanted.zone, [wanted], {}, adopt=inputs.adopt, ctx=ctx)
+            return _outputs(wanted)
+        _converge(client, wanted, owned=None, adopt=inputs.adopt, ctx=ctx)
         return _outputs(wanted)
 
     def update(
@@ -109,6 +114,19 @@ class Record(Resource[RecordInputs, RecordOutputs]):
         wanted = _record_set(inputs)
         old, owned = _last_written(previous, ctx.log)
         client = DnsClient(inputs.server, ctx.log)
+        if ctx.plan:
+            if not wanted.same_place(old):
+                ctx.log.info(f"plan: {old.label()}: moves to {wanted.label()}")
+                if old.zone != wanted.zone or previous.inputs.server != inputs.server:
+                    old_client = DnsClient(previous.inputs.server, ctx.log)
+                    plan(old_client, old.zone, [], {old.key: owned}, adopt=False, ctx=ctx)
+                    owned_here = {}
+                else:
+                    owned_here = {old.key: owned}
+            else:
+                owned_here = {old.key: owned}
+            plan(client, wanted.zone, [wanted], owned_here, adopt=inputs.adopt, ctx=ctx)
+            return _outputs(wanted)
         if wanted.same_place(old):
             _converge(client, wanted, owned=owned, adopt=inputs.adopt, ctx=ctx)
             return _outputs(wanted)

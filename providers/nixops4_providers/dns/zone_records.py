@@ -11,6 +11,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from . import names
 from .client import ABSENT, DnsClient, Observed
+from .plan import plan
 from .rrset import (
     DEFAULT_TTL,
     OwnerName,
@@ -117,10 +118,16 @@ class ZoneRecords(Resource[ZoneRecordsInputs, ZoneRecordsOutputs]):
         """Name the set, e.g. `records of zone example.org. (12 record sets)`."""
         return f"records of zone {inputs.zone} ({len(inputs.records)} record sets)"
 
+    supports_plan = True
+
     def create(self, inputs: ZoneRecordsInputs, ctx: Context) -> ZoneRecordsOutputs:
         """Ensure every declared record set holds exactly its values (a no-op when they do)."""
         zone = names.parse_zone(inputs.zone)
         wanted = parse_records(zone, inputs.records)
+        if ctx.plan:
+            client = DnsClient(inputs.server, ctx.log)
+            plan(client, zone, wanted, {}, adopt=inputs.adopt, ctx=ctx)
+            return _outputs(zone, wanted)
         _converge(DnsClient(inputs.server, ctx.log), zone, wanted, {}, adopt=inputs.adopt, ctx=ctx)
         return _outputs(zone, wanted)
 
@@ -135,6 +142,15 @@ class ZoneRecords(Resource[ZoneRecordsInputs, ZoneRecordsOutputs]):
         wanted = parse_records(zone, inputs.records)
         old_zone, owned = _last_written(previous, ctx.log)
         client = DnsClient(inputs.server, ctx.log)
+        if ctx.plan:
+            mine = {key: rrset.rdatas for key, rrset in owned.items()}
+            if old_zone == zone and previous.inputs.server == inputs.server:
+                plan(client, zone, wanted, mine, adopt=inputs.adopt, ctx=ctx)
+            else:
+                plan(DnsClient(previous.inputs.server, ctx.log), old_zone, [], mine, adopt=False,
+                     ctx=ctx)  # fmt: skip
+                plan(client, zone, wanted, {}, adopt=inputs.adopt, ctx=ctx)
+            return _outputs(zone, wanted)
         if old_zone == zone:
             _converge(client, zone, wanted, owned, adopt=inputs.adopt, ctx=ctx)
             return _outputs(zone, wanted)
