@@ -41,11 +41,12 @@ _VERB = {
 """Each request kind, with the verb that names it in error messages."""
 
 REQUEST_KINDS = tuple(_VERB)
+"""The request kinds, known without importing the pydantic message models."""
 
 PLAN_VARIABLE = "NIXOPS4_PROVIDER_PLAN"
 """Set to 1 (by `nixops4-provider-run plan`): create and update only plan, writing nothing."""
-_WRITES = ("createResourceRequest", "updateResourceRequest", "destroyResourceRequest")
-"""The request kinds, known without importing the pydantic message models."""
+_PLANNED = ("createResourceRequest", "updateResourceRequest")
+_WRITES = (*_PLANNED, "destroyResourceRequest")
 
 ResourceClass = TypeVar("ResourceClass", bound=type)
 
@@ -262,7 +263,11 @@ class _Operation:
             is_stateful=bool(getattr(self.request, "is_stateful", False)),
             plan=os.environ.get(PLAN_VARIABLE) == "1",
         )
-        if ctx.plan and self.kind in _WRITES and not self.cls.supports_plan:
+        if (
+            ctx.plan
+            and self.kind in _WRITES
+            and not (self.kind in _PLANNED and self.cls.supports_plan)
+        ):
             raise RequestError(f"{self.label} cannot plan: it would have to write to find out")
         handler = getattr(self, "_" + self.kind)
         try:
