@@ -2,9 +2,9 @@
 
 import sys
 
-from bench import dns, postgresql, startup
+from bench import dns, postgresql, proxmox, startup
 
-for benchmark in (startup, postgresql, dns):
+for benchmark in (startup, postgresql, dns, proxmox):
     sys.argv = sys.argv[:1]
     benchmark.main()
     print()

@@ -48,5 +48,6 @@ def test_grant_option_on_tables_and_defaults(
 
 def test_public_cannot_have_a_grant_option(connection: dict[str, Any]) -> None:
     """PUBLIC with `withGrantOption` is refused before connecting."""
-    message = create_error("grant", grant_inputs(connection, "PUBLIC", withGrantOption=True))
+    inputs = grant_inputs(connection, "PUBLIC", schema="public", withGrantOption=True)
+    message = create_error("grant", inputs)
     assert "PostgreSQL cannot give PUBLIC a grant option" in message

@@ -10,7 +10,7 @@ from nixops4_protocol.errors import ResourceError
 from nixops4_protocol.resource import Model
 from pydantic import AfterValidator, Field
 
-from .connection import Connection, connect
+from nixops4_providers.pgconn import Connection, connect, describe_sql_error
 
 if TYPE_CHECKING:
     import psycopg
@@ -86,33 +86,6 @@ def check_adoptable(
         hint="Set `adopt = true;` to take it over and converge it to the declared inputs, "
         "or choose another name.",
     )
-
-
-_TIMEOUTS = {
-    "55P03": "gave up waiting for a lock that another transaction holds (after "
-    "`connection.lockTimeout` seconds)",
-    "57014": "gave up on a statement that ran or waited longer than `connection.statementTimeout` "
-    "seconds",
-}
-"""What a lock timeout (SQLSTATE 55P03) or a cancelled statement (57014) waited for."""
-
-
-def describe_sql_error(error: Exception) -> str:
-    """The server's own error text (message, detail, hint, and for a timeout what it waited for)."""
-    diag = getattr(error, "diag", None)
-    primary = getattr(diag, "message_primary", None)
-    if not primary:
-        return str(error).strip()
-    parts = [primary]
-    waited = _TIMEOUTS.get(getattr(diag, "sqlstate", None) or "")
-    if waited:
-        parts.insert(0, waited)
-    labels = ("message_detail", "message_hint") + (("context",) if waited else ())
-    for label in labels:
-        text = getattr(diag, label, None)
-        if text:
-            parts.append(text.strip().replace("\n", "; "))
-    return "; ".join(parts)
 
 
 @contextmanager

@@ -13,6 +13,8 @@ from nixops4_protocol.errors import ResourceError
 from nixops4_protocol.resource import Existing, Model, NoOutputs, Resource
 from pydantic import Field, model_validator
 
+from nixops4_providers.pgconn import Connection
+
 from .common import (
     Identifier,
     fetch_one,
@@ -22,7 +24,6 @@ from .common import (
     sql_errors,
     waiting_for,
 )
-from .connection import Connection
 
 if TYPE_CHECKING:
     import psycopg
@@ -315,7 +316,7 @@ def _resolve_objects(
 def _owners(conn: psycopg.Connection[Any], inputs: GrantInputs) -> list[str]:
     """The roles owning the objects of the target."""
     query, params = _target_query(inputs)
-    wrapped = "SELECT DISTINCT pg_get_userbyid(o.owner) FROM (" + query + ") AS o(acl, owner, kind)"
+    wrapped = "SELECT DISTINCT pg_get_userbyid(o.owner) FROM (" + query + ") AS o(acl, owner, kind)"  # noqa: S608 - fixed query
     return [row[0] for row in conn.execute(wrapped, params)]
 
 
@@ -323,7 +324,7 @@ def _held(conn: psycopg.Connection[Any], inputs: GrantInputs, grantee: int) -> l
     """The privileges the role holds directly on each object (one set per object, `*` for grantable)."""
     query, params = _target_query(inputs)
     wrapped = (
-        "SELECT ARRAY(SELECT a.privilege_type || CASE WHEN a.is_grantable THEN '*' ELSE '' END FROM"
+        "SELECT ARRAY(SELECT a.privilege_type || CASE WHEN a.is_grantable THEN '*' ELSE '' END FROM"  # noqa: S608 - fixed query
         ' aclexplode(coalesce(o.acl, acldefault(o.kind::"char", o.owner))) a'
         " WHERE a.grantee = %s) FROM (" + query + ") AS o(acl, owner, kind)"
     )

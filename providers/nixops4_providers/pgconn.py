@@ -1,4 +1,7 @@
-"""The PostgreSQL server connection every PostgreSQL-backed resource takes as an input."""
+"""PostgreSQL connections shared by the providers that talk to a server (postgresql, secrets).
+
+The `connection` input model, opening a connection from it, and the server's error text.
+"""
 
 from __future__ import annotations
 
@@ -111,3 +114,30 @@ def connect(
             f"cannot connect to PostgreSQL at {connection.describe()}: {str(error).strip()}",
             hint="Check host, port, user and passwordFile of the `connection` input, and that the server accepts the connection (pg_hba.conf).",
         ) from None
+
+
+_TIMEOUTS = {
+    "55P03": "gave up waiting for a lock that another transaction holds (after "
+    "`connection.lockTimeout` seconds)",
+    "57014": "gave up on a statement that ran or waited longer than `connection.statementTimeout` "
+    "seconds",
+}
+"""What a lock timeout (SQLSTATE 55P03) or a cancelled statement (57014) waited for."""
+
+
+def describe_sql_error(error: Exception) -> str:
+    """The server's own error text (message, detail, hint, and for a timeout what it waited for)."""
+    diag = getattr(error, "diag", None)
+    primary = getattr(diag, "message_primary", None)
+    if not primary:
+        return str(error).strip()
+    parts = [primary]
+    waited = _TIMEOUTS.get(getattr(diag, "sqlstate", None) or "")
+    if waited:
+        parts.insert(0, waited)
+    labels = ("message_detail", "message_hint") + (("context",) if waited else ())
+    for label in labels:
+        text = getattr(diag, label, None)
+        if text:
+            parts.append(text.strip().replace("\n", "; "))
+    return "; ".join(parts)
