@@ -125,6 +125,20 @@ def secrets_requests(port: int, key_file: Path) -> list[dict[str, Any]]:
     ]
 
 
+def proxmox_requests(port: int, password_file: Path) -> list[dict[str, Any]]:
+    """Valid requests of the vm type, against a closed port with short timeouts."""
+    timeouts = {"request": 1, "retry": 0.1, "task": 1, "shutdown": 1, "agent": 1}
+    connection = {"url": f"https://127.0.0.1:{port}", "user": "root@pam",
+                  "passwordFile": str(password_file), "timeouts": timeouts}  # fmt: skip
+    vm = {"connection": connection, "node": "pve1", "name": "fz", "vmid": 100, "cores": 2,
+          "disks": [{"slot": "scsi0", "storage": "local-lvm", "size": 8}],
+          "networks": [{"bridge": "vmbr0"}], "tags": ["fz"]}  # fmt: skip
+    outputs = {"vmid": 100, "node": "pve1", "name": "fz", "macAddresses": [],
+               "ipv4Addresses": [], "ipv6Addresses": [], "sshHostPublicKey": None,
+               "pendingChanges": []}  # fmt: skip
+    return _lifecycle("vm", vm, outputs)
+
+
 def _paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
     """Every path to a value inside `value` (object keys and list indexes)."""
     yield path

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import selectors
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,13 +23,14 @@ from tests.protocol.fuzz import (
     dns_requests,
     hostile_lines,
     postgresql_requests,
+    proxmox_requests,
     secrets_requests,
 )
 from tests.protocol.schema import validator
 from tests.support.servers import free_port
 
 SEED = 20261203
-LINES = 2500
+LINES = 2000
 """Hostile lines per provider."""
 LINE_SECONDS = 10
 """Longest any one answer may take (a hang fails the test instead of blocking it)."""
@@ -36,8 +40,29 @@ BIN = Path(sys.executable).parent
 
 
 @pytest.fixture
-def targets(tmp_path: Path) -> dict[str, Target]:
-    """The three providers with valid requests aimed at closed loopback ports."""
+def not_tls_port() -> Iterator[int]:
+    """A loopback port that answers plain text to a TLS client, which then fails at once.
+
+    A refused connection would be retried (for `timeouts.retry`, 30 s by default) by the Proxmox
+    provider; a TLS failure is not.
+    """
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer() -> None:
+        with contextlib.suppress(OSError):  # the listener is closed at teardown
+            while True:
+                peer, _ = listener.accept()
+                with peer, contextlib.suppress(OSError):
+                    peer.sendall(b"HTTP/1.0 400 Not TLS\r\n\r\n")
+
+    threading.Thread(target=answer, daemon=True).start()
+    yield listener.getsockname()[1]
+    listener.close()
+
+
+@pytest.fixture
+def targets(tmp_path: Path, not_tls_port: int) -> dict[str, Target]:
+    """Every provider, with valid requests aimed at closed loopback ports."""
     secret = tmp_path / "tsig.secret"
     secret.write_text(base64.b64encode(os.urandom(32)).decode() + "\n", encoding="ascii")
     key = tmp_path / "store.key"
@@ -50,6 +75,9 @@ def targets(tmp_path: Path) -> dict[str, Target]:
         ),
         "dns": Target("dns", str(BIN / "nixops4-dns"), dns_requests(port, secret)),
         "secrets": Target("secrets", str(BIN / "nixops4-secrets"), secrets_requests(port, key)),
+        "proxmox": Target(
+            "proxmox", str(BIN / "nixops4-proxmox"), proxmox_requests(not_tls_port, key)
+        ),
     }
 
 
@@ -120,7 +148,7 @@ def _problems(line: bytes, answer: bytes, response_schema: Any) -> Iterator[str]
         yield f"internal error: {text[:300]}"
 
 
-@pytest.mark.parametrize("provider", ["postgresql", "dns", "secrets"])
+@pytest.mark.parametrize("provider", ["postgresql", "dns", "secrets", "proxmox"])
 def test_hostile_lines(provider: str, targets: dict[str, Target], tmp_path: Path) -> None:
     """Every hostile line gets one schema-valid, bounded answer, never an internal error."""
     target = targets[provider]
