@@ -139,6 +139,28 @@ def proxmox_requests(port: int, password_file: Path) -> list[dict[str, Any]]:
     return _lifecycle("vm", vm, outputs)
 
 
+def garage_requests(port: int, token_file: Path) -> list[dict[str, Any]]:
+    """Valid requests of every Garage type, against a port that answers no API."""
+    connection = {"adminEndpoint": f"http://127.0.0.1:{port}", "adminTokenFile": str(token_file),
+                  "timeout": 1}  # fmt: skip
+    bucket_id = "0" * 64
+    bucket = {"connection": connection, "globalAliases": ["fz"], "maxObjects": 10}
+    bucket_outputs = {"bucketId": bucket_id, "globalAliases": ["fz"], "s3Endpoint": None,
+                      "s3Region": "garage", "websiteEndpoint": None}  # fmt: skip
+    key = {"connection": connection, "name": "fz"}
+    key_outputs = {"accessKeyId": "GK" + "0" * 24, "name": "fz",
+                   "secretKeyFile": str(token_file)}  # fmt: skip
+    permission = {"connection": connection, "bucket": "fz", "accessKeyId": "GK" + "0" * 24,
+                  "read": True}  # fmt: skip
+    permission_outputs = {"bucketId": bucket_id, "accessKeyId": "GK" + "0" * 24, "read": True,
+                          "write": False, "owner": False, "localAliases": []}  # fmt: skip
+    return [
+        *_lifecycle("bucket", bucket, bucket_outputs),
+        *_lifecycle("key", key, key_outputs),
+        *_lifecycle("permission", permission, permission_outputs),
+    ]
+
+
 def _paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
     """Every path to a value inside `value` (object keys and list indexes)."""
     yield path

@@ -21,6 +21,7 @@ import pytest
 from tests.protocol.fuzz import (
     Target,
     dns_requests,
+    garage_requests,
     hostile_lines,
     postgresql_requests,
     proxmox_requests,
@@ -41,10 +42,10 @@ BIN = Path(sys.executable).parent
 
 @pytest.fixture
 def not_tls_port() -> Iterator[int]:
-    """A loopback port that answers plain text to a TLS client, which then fails at once.
+    """A loopback port that answers every connection with a bare HTTP 400 and closes it.
 
-    A refused connection would be retried (for `timeouts.retry`, 30 s by default) by the Proxmox
-    provider; a TLS failure is not.
+    A TLS client (Proxmox) fails at once, an HTTP client (Garage) gets a plain error: a refused
+    connection would be retried for seconds (`timeouts.retry`, Garage's transient faults).
     """
     listener = socket.create_server(("127.0.0.1", 0))
 
@@ -78,6 +79,7 @@ def targets(tmp_path: Path, not_tls_port: int) -> dict[str, Target]:
         "proxmox": Target(
             "proxmox", str(BIN / "nixops4-proxmox"), proxmox_requests(not_tls_port, key)
         ),
+        "garage": Target("garage", str(BIN / "nixops4-garage"), garage_requests(not_tls_port, key)),
     }
 
 
@@ -148,7 +150,7 @@ def _problems(line: bytes, answer: bytes, response_schema: Any) -> Iterator[str]
         yield f"internal error: {text[:300]}"
 
 
-@pytest.mark.parametrize("provider", ["postgresql", "dns", "secrets", "proxmox"])
+@pytest.mark.parametrize("provider", ["postgresql", "dns", "secrets", "proxmox", "garage"])
 def test_hostile_lines(provider: str, targets: dict[str, Target], tmp_path: Path) -> None:
     """Every hostile line gets one schema-valid, bounded answer, never an internal error."""
     target = targets[provider]
