@@ -2,9 +2,9 @@
 
 import sys
 
-from bench import dns, postgresql, proxmox, startup
+from bench import dns, garage, postgresql, proxmox, startup
 
-for benchmark in (startup, postgresql, dns, proxmox):
+for benchmark in (startup, postgresql, dns, proxmox, garage):
     sys.argv = sys.argv[:1]
     benchmark.main()
     print()
