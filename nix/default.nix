@@ -53,8 +53,8 @@ in
   lib = {
     # `mkDeployment [ modules ]`: a NixOps4 root with every provider of this repository declared.
     inherit mkDeployment;
-    # The example deployment (./deployment/example.nix) as a component module.
-    exampleDeployment = import ./deployment/example.nix;
+    # The example deployment (../examples/small.nix) as a component module.
+    exampleDeployment = import ../examples/small.nix;
   };
 
   # The provider reference rendered by NixOps4's own renderProviderDocs (tests/nix/

@@ -1,6 +1,6 @@
 """The demo deployment: a generated password, a PostgreSQL role using it, a database, a DNS record.
 
-It applies the resources of nix/deployment/example.nix against throwaway local servers (PostgreSQL
+It applies the resources of examples/small.nix against throwaway local servers (PostgreSQL
 and Knot on loopback) the way `nixops4 apply` does. A PostgreSQL `state` store is read once and
 receives one event per stateful change. Stateful resources whose inputs did not change are
 skipped. Stateless ones get `create` again and converge. Each operation goes through
@@ -51,7 +51,7 @@ class Member:
 
 
 def deployment(pg: PostgresServer, dns: DnsServer, secrets_dir: Path) -> list[Member]:
-    """The members of nix/deployment/example.nix, with the inputs nixops4 would send."""
+    """The members of examples/small.nix, with the inputs nixops4 would send."""
     connection = pg.connection_inputs()
     return [
         Member(
