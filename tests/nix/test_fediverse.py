@@ -24,8 +24,9 @@ from tests.nix.support import (
     nixops4_nixos_source,
     source_overrides,
 )
-from tests.support.deploy import Applied, Driver, nix_evaluator
+from tests.support.deploy import Applied, Driver, Evaluate, nix_evaluator
 from tests.support.dns_server import DnsServer
+from tests.support.fediverse_mirror import evaluator
 from tests.support.garage import GarageServer
 from tests.support.local_cluster import FakeProxmox, fediverse_site, running_fakepve
 from tests.support.postgres import PostgresServer
@@ -57,11 +58,10 @@ class Deployment:
             "--arg", "nixopsNixos", self.nixos_source,
             "--argstr", "overrides", json.dumps(overrides or {}),
         ]  # fmt: skip
-        return Driver(
-            nix_evaluator(EXAMPLE, arguments, source_overrides()),
-            state_file=self.work / "state.json",
-            cwd=self.work,
-        )
+        evaluate = nix_evaluator(EXAMPLE, arguments, source_overrides())
+        if not overrides:
+            evaluate = _compared_with_mirror(evaluate, evaluator(self.site))
+        return Driver(evaluate, state_file=self.work / "state.json", cwd=self.work)
 
     def apply(self, overrides: dict[str, Any] | None = None) -> Applied:
         """Apply once more and remember the result."""
@@ -100,6 +100,19 @@ class Deployment:
             for p in sorted(root.rglob("*"))
             if p.is_file()
         }
+
+
+def _compared_with_mirror(nix: Evaluate, mirror: Evaluate) -> Evaluate:
+    """Nix's evaluation, checked against the demo's Python rendering of the example."""
+
+    def evaluate(outputs: dict[str, Any], explain: str | None) -> Any:
+        evaluated = nix(outputs, explain)
+        if explain is None:
+            ours = {p: r for p, r in evaluated["resources"].items() if not p.endswith(".nixos")}
+            assert mirror(outputs, None)["resources"] == ours
+        return evaluated
+
+    return evaluate
 
 
 @pytest.fixture(scope="module")
