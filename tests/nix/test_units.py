@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import subprocess
 
+from pydantic import BaseModel
+
 from tests.nix.support import REPOSITORY, nix_eval, nix_instantiate, source_overrides
 from tests.support.deploy import provider_of_type
 
 EXAMPLE = REPOSITORY / "tests/nix/fediverse.nix"
 
 
-def _models() -> dict[str, type]:
+def _models() -> dict[str, type[BaseModel]]:
     """Input model of each of our resource types."""
     import importlib
 
