@@ -49,8 +49,8 @@ def _send(request: dict[str, Any]) -> tuple[dict[str, Any], float]:
     process = subprocess.Popen(
         PROVIDER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
     )
-    assert process.stdin is not None
-    assert process.stdout is not None
+    if process.stdin is None or process.stdout is None:
+        raise RuntimeError("the provider's pipes were not opened")
     process.stdin.write(json.dumps(request).encode() + b"\n")
     process.stdin.flush()
     line = process.stdout.readline()

@@ -16,6 +16,8 @@ import sys
 from functools import partial
 from pathlib import Path
 
+from nixops4_protocol.client import ProviderProcess
+from nixops4_protocol.requests import create_request
 from nixops4_providers import PROVIDERS
 
 from bench.report import Row, median_seconds, print_table
@@ -49,22 +51,16 @@ def first_type(name: str) -> str:
 
 def one_request(command: list[str], request: bytes) -> None:
     """Start the provider, send one request, read the reply, close stdin and wait for exit."""
-    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    assert process.stdin is not None
-    assert process.stdout is not None
-    process.stdin.write(request)
-    process.stdin.flush()
-    reply = process.stdout.readline()
-    process.stdin.close()
-    process.stdout.close()
-    process.wait()
-    if b"errorResponse" not in reply:
+    with ProviderProcess(command) as process:
+        process.send_line(request.rstrip(b"\n"))
+        reply = process.read_response()
+    if "errorResponse" not in reply:
         raise RuntimeError(f"expected an errorResponse from {command}, got {reply!r}")
 
 
 def _request(type_name: str) -> bytes:
-    body = {"type": type_name, "inputProperties": {"benchUnknownField": 1}, "isStateful": True}
-    return json.dumps({"createResourceRequest": body}).encode() + b"\n"
+    request = create_request(type_name, {"benchUnknownField": 1}, stateful=True)
+    return json.dumps(request).encode() + b"\n"
 
 
 def main() -> None:

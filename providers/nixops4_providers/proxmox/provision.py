@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from nixops4_protocol.context import Context
 
     from .connection import PveClient
-    from .model import VmInputs
+    from .model import CloneSource, VmInputs
 
 VMID_ATTEMPTS = 5
 """Tries to win a free VMID when concurrent deploys race for `cluster/nextid`."""
@@ -77,7 +77,7 @@ def provision(client: PveClient, inputs: VmInputs, ctx: Context) -> tuple[int, s
         vmid = inputs.vmid if inputs.vmid is not None else int(client.get("cluster/nextid"))
         try:
             if inputs.clone is not None:
-                _clone(client, inputs, vmid, ctx)
+                _clone(client, inputs, inputs.clone, vmid, ctx)
             else:
                 _create(client, inputs, vmid, ctx)
         except ResourceError as error:
@@ -94,10 +94,10 @@ def provision(client: PveClient, inputs: VmInputs, ctx: Context) -> tuple[int, s
     raise AssertionError("unreachable")
 
 
-def _clone(client: PveClient, inputs: VmInputs, vmid: int, ctx: Context) -> None:
+def _clone(
+    client: PveClient, inputs: VmInputs, source: CloneSource, vmid: int, ctx: Context
+) -> None:
     """Clone the template; the marker goes in with the clone so a crash right after is recoverable."""
-    assert inputs.clone is not None
-    source = inputs.clone
     templates = [
         g
         for g in client.get("cluster/resources", type="vm")
