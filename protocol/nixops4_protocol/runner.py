@@ -1,8 +1,11 @@
 """`nixops4-provider-run`: drive any provider by hand, like upstream `nixops4-resource-runner`.
 
 The subcommands and flags are upstream's (`create`, `update`, `state-read`, `state-event`) plus
-`destroy`; so is the output: outputs or state as pretty JSON on stdout, errors on stderr with exit 1.
-`--provider-arg` (repeatable) is an addition for providers that need arguments.
+`destroy`; so is the output, byte for byte (checked against upstream's runner by
+tests/nixops4/test_runner_conformance.py): outputs or state as pretty JSON with sorted keys (serde's
+map order) on stdout, errors on stderr with exit 1 (`error: failed to create resource: ...` for
+create, `error: ...` for the others). `--provider-arg` (repeatable) is an addition for providers
+that need arguments.
 """
 
 from __future__ import annotations
@@ -110,10 +113,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _request(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
-    """Build the request for the subcommand, and the verb used in its error message."""
+    """Build the request for the subcommand, and the prefix of its error message (upstream's)."""
     if args.command == "create":
         request = client.create_request(args.type, _create_inputs(args), stateful=args.stateful)
-        return request, "create resource"
+        return request, "failed to create resource: "
     inputs = _json_object("--inputs-json", args.inputs_json)
     if args.command == "update":
         request = client.update_request(
@@ -122,12 +125,12 @@ def _request(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
             _json_object("--previous-inputs-json", args.previous_inputs_json),
             _json_object("--previous-outputs-json", args.previous_outputs_json),
         )
-        return request, "update resource"
+        return request, ""
     outputs = _json_object("--outputs-json", args.outputs_json) if args.outputs_json else None
     if args.command == "destroy":
-        return client.destroy_request(args.type, inputs, outputs), "destroy resource"
+        return client.destroy_request(args.type, inputs, outputs), "failed to destroy resource: "
     if args.command == "state-read":
-        return client.state_read_request(args.type, inputs, outputs or {}), "read state"
+        return client.state_read_request(args.type, inputs, outputs or {}), ""
     patch = _json_argument("--patch-json", args.patch_json)
     if not isinstance(patch, list):
         raise CliError("Error: value of --patch-json must be a JSON array of operations")
@@ -139,7 +142,7 @@ def _request(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
         patch=patch,
         nixops_version=args.nixops_version,
     )
-    return request, "send state event"
+    return request, ""
 
 
 _EXPECTED = {
@@ -160,7 +163,7 @@ _SUCCESS: dict[str, Callable[[dict[str, Any]], str]] = {
 
 
 def _pretty(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False)
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
 
 
 def _check_response(response: Any) -> None:
@@ -179,19 +182,19 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with `argv`; return the exit status."""
     args = _parser().parse_args(argv)
     try:
-        request, verb = _request(args)
+        request, prefix = _request(args)
         command = [args.provider_exe, *args.provider_arg]
         try:
             with client.ProviderProcess(command) as process:
                 response = process.request(request)
         except (OSError, client.ProviderExitedError) as error:
-            raise CliError(f"error: failed to {verb}: {error}") from None
+            raise CliError(f"error: {prefix}{error}") from None
         except ValueError as error:
             raise CliError(f"error: the provider's response is not JSON: {error}") from None
         _check_response(response)
         ((kind, body),) = response.items()
         if kind == "errorResponse":
-            raise CliError(f"error: failed to {verb}: {body['message']}")
+            raise CliError(f"error: {prefix}{body['message']}")
         if kind != _EXPECTED[args.command]:
             raise CliError(
                 f"error: expected {_EXPECTED[args.command]} from provider but got: {kind}"
