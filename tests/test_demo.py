@@ -44,7 +44,7 @@ def test_fediverse_demo_applies_is_a_no_op_again_and_tears_down(tmp_path: Path) 
         first = _run(demo, "--dir", str(directory), env=fresh_machine)
         assert "evaluating with the example's Python rendering" in first
         assert "fakepve stands in for Proxmox VE" in first
-        assert "4 stateful resources created or updated" in first
+        assert "8 stateful resources created or updated" in first
         for app in ("social", "microblog"):
             assert f"DNS {app}.example.test A/AAAA" in first
             assert (directory / "vm-keys" / app / "db-password").is_file()

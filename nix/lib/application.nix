@@ -244,6 +244,8 @@ in
 
         a = {
           type = providers.dns.record;
+          # Stateful: when the VM's addresses change, the record set written before is updated.
+          state = cluster.state;
           inputs = {
             inherit (cluster.dns) server zone;
             name = cfg.hostName;
@@ -323,6 +325,8 @@ in
       (lib.mkIf (cfg.vm.ipv6 != null) {
         aaaa = {
           type = providers.dns.record;
+          # Stateful: when the VM's addresses change, the record set written before is updated.
+          state = cluster.state;
           inputs = {
             inherit (cluster.dns) server zone;
             name = cfg.hostName;

@@ -34,7 +34,7 @@ from tests.support.ssh_server import SshServer
 
 EXAMPLE = REPOSITORY / "tests/nix/fediverse.nix"
 APPS = ("social", "microblog")
-STATEFUL = sorted(f"{app}.{member}" for app in APPS for member in ("vm", "dbPassword"))
+STATEFUL = sorted(f"{app}.{member}" for app in APPS for member in ("vm", "a", "aaaa", "dbPassword"))
 
 
 @dataclass

@@ -94,7 +94,7 @@ def _application(app: str, cluster: dict[str, Any], addresses: dict[str, Any]) -
                 }],
             },
         }),
-        "a": ("record", False, lambda out: {
+        "a": ("record", True, lambda out: {
             "server": dns["server"], "zone": dns["zone"], "name": app, "type": "A",
             "values": out[app]["vm"]["ipv4Addresses"],
         }),
@@ -130,7 +130,7 @@ def _application(app: str, cluster: dict[str, Any], addresses: dict[str, Any]) -
         )),
     }  # fmt: skip
     if ipv6 is not None:
-        resources["aaaa"] = ("record", False, lambda out: {
+        resources["aaaa"] = ("record", True, lambda out: {
             "server": dns["server"], "zone": dns["zone"], "name": app, "type": "AAAA",
             "values": out[app]["vm"]["ipv6Addresses"],
         })  # fmt: skip
