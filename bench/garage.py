@@ -20,6 +20,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from nixops4_protocol.requests import create_request
+from nixops4_protocol.testing import inputs
+from nixops4_providers.garage.bucket_model import BucketInputs
+from nixops4_providers.garage.key import KeyInputs
+from nixops4_providers.garage.permission import PermissionInputs
+
 from bench.report import Row, median_seconds, print_table
 from tests.support.garage import GarageServer, admin_call, require_garage, running_garage
 
@@ -30,18 +36,10 @@ PROVIDER = [str(Path(sys.executable).parent / "nixops4-garage")]
 _serial = itertools.count()
 
 
-def _request(type_name: str, inputs: dict[str, Any]) -> bytes:
-    request = {
-        "createResourceRequest": {"type": type_name, "inputProperties": inputs, "isStateful": False}
-    }
-    return json.dumps(request).encode() + b"\n"
-
-
-def _create(type_name: str, inputs: dict[str, Any], cwd: str) -> dict[str, Any]:
-    """One create in a fresh provider process; return the outputs."""
-    result = subprocess.run(
-        PROVIDER, input=_request(type_name, inputs), capture_output=True, check=True, cwd=cwd
-    )
+def _create(type_name: str, properties: dict[str, Any], cwd: str) -> dict[str, Any]:
+    """One create of a stateless resource in a fresh provider process; return the outputs."""
+    line = json.dumps(create_request(type_name, properties)).encode() + b"\n"
+    result = subprocess.run(PROVIDER, input=line, capture_output=True, check=True, cwd=cwd)
     response = json.loads(result.stdout)
     if "createResourceResponse" not in response:
         raise SystemExit(f"provider failed: {response}")
@@ -54,31 +52,18 @@ def with_provider(server: GarageServer, cwd: str) -> None:
     name = f"p{next(_serial)}-app"
     connection = server.connection_inputs()
     bucket = _create(
-        "bucket",
-        {
-            "connection": connection, "adopt": False, "globalAliases": [name], "maxSize": None,
-            "maxObjects": None, "website": None, "corsRules": [], "lifecycleRules": [],
-            "emptyOnDestroy": False,
-        },
-        cwd,
-    )  # fmt: skip
-    key = _create(
-        "key",
-        {
-            "connection": connection, "adopt": False, "name": name, "expiration": None,
-            "createBucket": False, "directory": ".nixops4-garage", "exposeSecret": False,
-        },
-        cwd,
-    )  # fmt: skip
-    _create(
-        "permission",
-        {
-            "connection": connection, "bucket": bucket["bucketId"],
-            "accessKeyId": key["accessKeyId"], "read": True, "write": True, "owner": False,
-            "localAliases": [],
-        },
-        cwd,
-    )  # fmt: skip
+        "bucket", inputs(BucketInputs, connection=connection, globalAliases=[name]), cwd
+    )
+    key = _create("key", inputs(KeyInputs, connection=connection, name=name), cwd)
+    permission = inputs(
+        PermissionInputs,
+        connection=connection,
+        bucket=bucket["bucketId"],
+        accessKeyId=key["accessKeyId"],
+        read=True,
+        write=True,
+    )
+    _create("permission", permission, cwd)
 
 
 def with_cli(server: GarageServer, garage: str) -> None:

@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from nixops4_protocol.client import create_request, destroy_request, update_request
-from nixops4_protocol.testing import TRANSCRIPT, Run, leaked, outputs_of, run_requests
+from nixops4_protocol.requests import create_request, destroy_request, update_request
+from nixops4_protocol.testing import (
+    TRANSCRIPT,
+    Applied,
+    Case,
+    Run,
+    Step,
+    inputs,
+    leaked,
+    outputs_of,
+    run_requests,
+)
+from nixops4_providers.garage.bucket_model import BucketInputs
+from nixops4_providers.garage.key import KeyInputs
+from nixops4_providers.garage.permission import PermissionInputs
 
 from tests.support.garage import GarageServer
 
@@ -34,49 +47,39 @@ class Garage:
 
     def bucket_inputs(self, *aliases: str, **overrides: Any) -> dict[str, Any]:
         """The inputs of a bucket, every option present as Nix sends them."""
-        inputs: dict[str, Any] = {
-            "connection": self.server.connection_inputs(),
-            "adopt": False,
-            "globalAliases": list(aliases),
-            "maxSize": None,
-            "maxObjects": None,
-            "website": None,
-            "corsRules": [],
-            "lifecycleRules": [],
-            "emptyOnDestroy": False,
-        }
-        inputs.update(overrides)
-        return inputs
+        connection = overrides.pop("connection", self.server.connection_inputs())
+        return inputs(BucketInputs, connection=connection, globalAliases=list(aliases), **overrides)
 
     def key_inputs(self, name: str, **overrides: Any) -> dict[str, Any]:
         """The inputs of a key, every option present as Nix sends them."""
-        inputs: dict[str, Any] = {
-            "connection": self.server.connection_inputs(),
-            "adopt": False,
-            "name": name,
-            "expiration": None,
-            "createBucket": False,
-            "directory": ".nixops4-garage",
-            "exposeSecret": False,
-        }
-        inputs.update(overrides)
-        return inputs
+        connection = overrides.pop("connection", self.server.connection_inputs())
+        return inputs(KeyInputs, connection=connection, name=name, **overrides)
 
     def permission_inputs(
         self, bucket: str, access_key_id: str, **overrides: Any
     ) -> dict[str, Any]:
         """The inputs of a permission, every option present as Nix sends them."""
-        inputs: dict[str, Any] = {
-            "connection": self.server.connection_inputs(),
-            "bucket": bucket,
-            "accessKeyId": access_key_id,
-            "read": False,
-            "write": False,
-            "owner": False,
-            "localAliases": [],
-        }
-        inputs.update(overrides)
-        return inputs
+        connection = overrides.pop("connection", self.server.connection_inputs())
+        return inputs(
+            PermissionInputs,
+            connection=connection,
+            bucket=bucket,
+            accessKeyId=access_key_id,
+            **overrides,
+        )
+
+    def case(
+        self,
+        rtype: str,
+        *steps: Step,
+        stateful: bool = False,
+        observe: Callable[[], object] | None = None,
+    ) -> list[Applied]:
+        """Run an acceptance case against the provider executable in the test's directory."""
+        secrets = [self.server.admin_token, self.server.rpc_secret, *sorted(SECRETS - EXPOSED)]
+        case = Case(rtype, steps, command=PROVIDER, stateful=stateful, secrets=secrets,
+                    observe=observe, cwd=self.cwd)  # fmt: skip
+        return case.run()
 
     def run(self, *requests: dict[str, Any], env: dict[str, str] | None = None) -> Run:
         """Send the requests to one provider process in the test's directory."""

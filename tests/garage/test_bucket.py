@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from nixops4_protocol.testing import error_of, outputs_of
+from nixops4_protocol.testing import Applied, Step, error_of, outputs_of
 
 from tests.garage.conftest import Garage
 
@@ -45,29 +46,30 @@ def settings(bucket: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_create_and_create_again(garage: Garage, name: str) -> None:
-    """A bucket is created with its alias, marked as ours; a second create changes nothing."""
-    inputs = garage.bucket_inputs(name)
-    first = garage.created("bucket", inputs)
-    bucket = garage.bucket(name)
-    assert bucket is not None
-    assert first == {
-        "bucketId": bucket["id"],
-        "globalAliases": [name],
-        "s3Endpoint": garage.server.s3_endpoint,
-        "s3Region": "garage",
-        "websiteEndpoint": None,
-    }
-    assert garage.created("bucket", inputs) == first
-    again = garage.bucket(name)
-    assert again is not None
-    assert settings(again) == settings(bucket)
-    assert [k["name"] for k in again["keys"]] == ["nixops4-garage-marker"]
+    """A bucket is created with its alias and marked as ours; a second create changes nothing."""
+
+    def created(applied: Applied) -> None:
+        bucket = garage.bucket(name)
+        assert bucket is not None
+        assert applied.outputs == {
+            "bucketId": bucket["id"],
+            "globalAliases": [name],
+            "s3Endpoint": garage.server.s3_endpoint,
+            "s3Region": "garage",
+            "websiteEndpoint": None,
+        }
+        assert [k["name"] for k in bucket["keys"]] == ["nixops4-garage-marker"]
+
+    garage.case(
+        "bucket",
+        Step(garage.bucket_inputs(name), check=created, expect_log="created the bucket"),
+        observe=lambda: garage.bucket(name),
+    )
 
 
 def test_every_mutable_field(garage: Garage, name: str) -> None:
-    """Quotas, website, CORS and lifecycle rules are set, changed by update, and removed again."""
+    """Quotas, website, CORS and lifecycle rules are set, changed, removed; then destroy."""
     plain = garage.bucket_inputs(name)
-    outputs = garage.created("bucket", plain, stateful=True)
     full = garage.bucket_inputs(
         name,
         maxSize=10_000_000,
@@ -76,60 +78,97 @@ def test_every_mutable_field(garage: Garage, name: str) -> None:
         corsRules=CORS,
         lifecycleRules=LIFECYCLE,
     )
-    changed = outputs_of(garage.update("bucket", full, plain, outputs))
-    assert changed["websiteEndpoint"] == f"{name}.web.garage.test"
-    bucket = garage.bucket(name)
-    assert bucket is not None
-    assert settings(bucket) == {
-        "aliases": [name],
-        "quotas": {"maxSize": 10_000_000, "maxObjects": 100},
-        "website": {"indexDocument": "index.html", "errorDocument": "404.html", "routingRules": []},
-        "cors": [
-            {
-                "ID": "app",
-                "MaxAgeSeconds": 600,
-                "AllowedOrigin": ["https://app.example.org"],
-                "AllowedMethod": ["GET", "PUT"],
-                "AllowedHeader": ["*"],
-                "ExposeHeader": ["ETag"],
-            }
-        ],
-        "lifecycle": [
-            {
-                "ID": "tmp",
-                "Status": "Enabled",
-                "Filter": {"Prefix": "tmp/"},
-                "Expiration": {"Days": 7},
-                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2},
-            }
-        ],
-    }
     other = garage.bucket_inputs(
         name,
-        maxSize=None,
         maxObjects=5,
-        website={"indexDocument": "start.html", "errorDocument": None},
+        website={"indexDocument": "start.html"},
         lifecycleRules=[{**LIFECYCLE[0], "enabled": False, "prefix": None}],
     )
-    outputs_of(garage.update("bucket", other, full, changed))
-    bucket = garage.bucket(name)
-    assert bucket is not None
-    assert bucket["quotas"] == {"maxSize": None, "maxObjects": 5}
-    assert bucket["websiteConfig"]["indexDocument"] == "start.html"
-    assert bucket["websiteConfig"]["errorDocument"] is None
-    assert not bucket.get("corsRules")
-    assert bucket["lifecycleRules"][0]["Status"] == "Disabled"
-    assert "Filter" not in bucket["lifecycleRules"][0]
-    outputs_of(garage.update("bucket", plain, other, changed))
-    bucket = garage.bucket(name)
-    assert bucket is not None
-    assert settings(bucket) == {
-        "aliases": [name],
+
+    def has(expected: dict[str, Any]) -> Callable[[Applied], None]:
+        def check(_: Applied) -> None:
+            bucket = garage.bucket(name)
+            assert bucket is not None
+            assert settings(bucket) == {"aliases": [name], **expected}
+
+        return check
+
+    nothing: dict[str, Any] = {
         "quotas": {"maxSize": None, "maxObjects": None},
         "website": None,
         "cors": [],
         "lifecycle": [],
     }
+    garage.case(
+        "bucket",
+        Step(plain, check=has(nothing)),
+        Step(
+            full,
+            expect_outputs={"websiteEndpoint": f"{name}.web.garage.test"},
+            expect_log="changed the bucket",
+            check=has(
+                {
+                    "quotas": {"maxSize": 10_000_000, "maxObjects": 100},
+                    "website": {
+                        "indexDocument": "index.html",
+                        "errorDocument": "404.html",
+                        "routingRules": [],
+                    },
+                    "cors": [
+                        {
+                            "ID": "app",
+                            "MaxAgeSeconds": 600,
+                            "AllowedOrigin": ["https://app.example.org"],
+                            "AllowedMethod": ["GET", "PUT"],
+                            "AllowedHeader": ["*"],
+                            "ExposeHeader": ["ETag"],
+                        }
+                    ],
+                    "lifecycle": [
+                        {
+                            "ID": "tmp",
+                            "Status": "Enabled",
+                            "Filter": {"Prefix": "tmp/"},
+                            "Expiration": {"Days": 7},
+                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2},
+                        }
+                    ],
+                }
+            ),
+        ),
+        Step(
+            other,
+            check=has(
+                {
+                    "quotas": {"maxSize": None, "maxObjects": 5},
+                    "website": {
+                        "indexDocument": "start.html",
+                        "errorDocument": None,
+                        "routingRules": [],
+                    },
+                    "cors": [],
+                    "lifecycle": [
+                        {
+                            "ID": "tmp",
+                            "Status": "Disabled",
+                            "Expiration": {"Days": 7},
+                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2},
+                        }
+                    ],
+                }
+            ),
+        ),
+        Step(plain, expect_outputs={"websiteEndpoint": None}, check=has(nothing)),
+        Step(destroy=True, check=lambda _: assert_gone(garage, name)),
+        stateful=True,
+        observe=lambda: garage.bucket(name),
+    )
+
+
+def assert_gone(garage: Garage, *aliases: str) -> None:
+    """No bucket has any of these aliases."""
+    for alias in aliases:
+        assert garage.bucket(alias) is None, alias
 
 
 def test_stateless_create_converges_drift(garage: Garage, name: str) -> None:
@@ -252,3 +291,15 @@ def test_destroy_refuses_a_foreign_bucket_without_state(garage: Garage, name: st
     message = error_of(garage.destroy("bucket", garage.bucket_inputs(name), None))
     assert "not created by this provider" in message
     assert garage.bucket(name) is not None
+
+
+def test_destroy_never_deletes_another_bucket_with_the_alias(garage: Garage, name: str) -> None:
+    """When the recorded bucket is gone, destroy succeeds and leaves a new bucket of that alias."""
+    inputs = garage.bucket_inputs(name)
+    outputs = garage.created("bucket", inputs, stateful=True)
+    garage.server.api("POST", "DeleteBucket", id=outputs["bucketId"])
+    other = garage.server.api("POST", "CreateBucket", {"globalAlias": name})
+    assert garage.destroy("bucket", inputs, outputs) == {"destroyResourceResponse": {}}
+    bucket = garage.bucket(name)
+    assert bucket is not None
+    assert bucket["id"] == other["id"]

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
-from nixops4_protocol.client import create_request
+from nixops4_protocol.requests import create_request
 from nixops4_protocol.testing import error_of, outputs_of
 
 from tests.garage.conftest import Garage
@@ -66,7 +66,7 @@ def test_invalid_inputs(garage: Garage) -> None:
     assert "globalAliases" in message
     message = error_of(garage.create("key", garage.key_inputs("app", expiration="tomorrow")))
     assert "expiration" in message
-    message = error_of(garage.create("key", garage.key_inputs("app", colour="red")))
+    message = error_of(garage.create("key", {**garage.key_inputs("app"), "colour": "red"}))
     assert "unknown field `colour`" in message
 
 
@@ -74,7 +74,7 @@ def test_debug_logs_hold_no_secret(garage: Garage, name: str, tmp_path: Path) ->
     """A whole application at debug level, errors included: no token or secret key in any output."""
     import os
 
-    from nixops4_protocol.client import destroy_request
+    from nixops4_protocol.requests import destroy_request
 
     debug = {**os.environ, "NIXOPS4_PROVIDER_LOG_LEVEL": "debug"}
     wrong = tmp_path / "wrong.token"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from nixops4_protocol.testing import error_of, outputs_of
+from nixops4_protocol.testing import Applied, Step, error_of
 
 from tests.garage.conftest import EXPOSED, Garage
 
@@ -24,46 +26,83 @@ def secret_file(outputs: dict[str, str]) -> str:
     return path.read_text(encoding="utf-8")
 
 
+def observe_key(garage: Garage, name: str) -> object:
+    """Garage's record of the key called `name`, and the stat of its secret file."""
+    keys = [k for k in garage.server.api("GET", "ListKeys") if k["name"] == name]
+    infos = [garage.key(k["id"]) for k in keys]
+    path = garage.cwd / ".nixops4-garage" / name
+    return infos, path.stat().st_mtime_ns if path.exists() else None
+
+
 def test_create_and_create_again(garage: Garage, name: str) -> None:
-    """A key is created; its secret is only in a 0600 file; a second create keeps the same key."""
-    inputs = garage.key_inputs(name)
-    outputs = garage.created("key", inputs)
-    key = garage.key(outputs["accessKeyId"])
-    assert key is not None
-    assert key["name"] == name
-    assert key["expiration"] is None
-    assert key["permissions"] == {"createBucket": False}
-    assert outputs == {
-        "accessKeyId": key["accessKeyId"],
-        "name": name,
-        "secretKeyFile": str(garage.cwd / ".nixops4-garage" / name),
-        "secretAccessKey": None,
-    }
-    assert secret_file(outputs) == key["secretAccessKey"]
-    assert garage.created("key", inputs) == outputs
-    assert [k["id"] for k in garage.server.api("GET", "ListKeys") if k["name"] == name] == [
-        key["accessKeyId"]
-    ]
+    """A key is created; its secret is only in a 0600 file; a second create changes nothing."""
+
+    def created(applied: Applied) -> None:
+        key = garage.key(applied.outputs["accessKeyId"])
+        assert key is not None
+        assert (key["name"], key["expiration"], key["permissions"]) == (
+            name,
+            None,
+            {"createBucket": False},
+        )
+        assert applied.outputs == {
+            "accessKeyId": key["accessKeyId"],
+            "name": name,
+            "secretKeyFile": str(garage.cwd / ".nixops4-garage" / name),
+            "secretAccessKey": None,
+        }
+        assert secret_file(applied.outputs) == key["secretAccessKey"]
+
+    garage.case(
+        "key",
+        Step(garage.key_inputs(name), check=created, expect_log="created the key"),
+        observe=lambda: observe_key(garage, name),
+    )
 
 
 def test_every_mutable_field(garage: Garage, name: str) -> None:
-    """createBucket and expiration are changed by update and back; the key stays the same."""
-    plain = garage.key_inputs(name)
-    outputs = garage.created("key", plain, stateful=True)
-    changed = garage.key_inputs(name, createBucket=True, expiration="2031-06-01T12:00:00+02:00")
-    assert outputs_of(garage.update("key", changed, plain, outputs)) == outputs
-    key = garage.key(outputs["accessKeyId"])
-    assert key is not None
-    assert key["permissions"] == {"createBucket": True}
-    assert key["expiration"] == "2031-06-01T10:00:00Z"
-    moved = garage.key_inputs(name, directory="keys")
-    after = outputs_of(garage.update("key", moved, changed, outputs))
-    key = garage.key(outputs["accessKeyId"])
-    assert key is not None
-    assert key["permissions"] == {"createBucket": False}
-    assert key["expiration"] is None
-    assert after["secretKeyFile"] == str(garage.cwd / "keys" / name)
-    assert secret_file(after) == key["secretAccessKey"]
+    """createBucket, expiration and directory change in place; destroy removes key and file."""
+    first: dict[str, Any] = {}
+
+    def has(
+        create_bucket: bool, expiration: str | None, directory: str
+    ) -> Callable[[Applied], None]:
+        def check(applied: Applied) -> None:
+            first.setdefault("id", applied.outputs["accessKeyId"])
+            assert applied.outputs["accessKeyId"] == first["id"]
+            key = garage.key(first["id"])
+            assert key is not None
+            assert key["permissions"] == {"createBucket": create_bucket}
+            assert key["expiration"] == expiration
+            assert applied.outputs["secretKeyFile"] == str(garage.cwd / directory / name)
+            assert secret_file(applied.outputs) == key["secretAccessKey"]
+
+        return check
+
+    def gone(_: Applied) -> None:
+        assert garage.key(first["id"]) is None
+        assert not (garage.cwd / "keys" / name).exists()
+
+    garage.case(
+        "key",
+        Step(garage.key_inputs(name), check=has(False, None, ".nixops4-garage")),
+        Step(
+            garage.key_inputs(name, createBucket=True, expiration="2031-06-01T12:00:00+02:00"),
+            expect_log="changing the key",
+            check=has(True, "2031-06-01T10:00:00Z", ".nixops4-garage"),
+        ),
+        Step(
+            garage.key_inputs(name, directory="keys"),
+            check=has(False, None, "keys"),
+            expect_log="deleted the secret key file from the old directory",
+        ),
+        Step(
+            garage.key_inputs(f"{name}-2", directory="keys"),
+            expect_error="input `name` cannot be changed in place",
+        ),
+        Step(destroy=True, check=gone),
+        stateful=True,
+    )
 
 
 def test_secret_is_read_again_when_the_file_is_gone(garage: Garage, name: str) -> None:
@@ -121,14 +160,6 @@ def test_two_keys_with_the_name_are_refused(garage: Garage, name: str) -> None:
     message = error_of(garage.create("key", garage.key_inputs(name)))
     assert first["accessKeyId"] in message
     assert second["accessKeyId"] in message
-
-
-def test_name_cannot_change_in_place(garage: Garage, name: str) -> None:
-    """Changing the name of a stateful key is refused by the library, naming the field."""
-    inputs = garage.key_inputs(name)
-    outputs = garage.created("key", inputs, stateful=True)
-    message = error_of(garage.update("key", garage.key_inputs(f"{name}-2"), inputs, outputs))
-    assert "input `name` cannot be changed in place" in message
 
 
 def test_destroy(garage: Garage, name: str) -> None:

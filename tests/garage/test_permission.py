@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import itertools
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from nixops4_protocol.client import ProviderProcess, create_request, destroy_request
-from nixops4_protocol.testing import TRANSCRIPT, error_of, outputs_of
+from nixops4_protocol.client import ProviderProcess
+from nixops4_protocol.requests import create_request
+from nixops4_protocol.testing import TRANSCRIPT, Applied, Step, error_of, outputs_of
 
 from tests.garage.conftest import PROVIDER, Garage
 
@@ -131,23 +133,6 @@ def test_alias_taken_by_another_bucket(garage: Garage, name: str) -> None:
     assert "localAliases" in message
 
 
-def test_destroy_revokes_everything(garage: Garage, name: str) -> None:
-    """Destroy denies every flag and removes the key's local aliases; again is fine."""
-    bucket_id, access_key_id = bucket_and_key(garage, name)
-    inputs = garage.permission_inputs(
-        bucket_id, access_key_id, read=True, write=True, owner=True, localAliases=["app"]
-    )
-    outputs = garage.created("permission", inputs, stateful=True)
-    assert garage.destroy("permission", inputs, outputs) == {"destroyResourceResponse": {}}
-    assert garage.grant(bucket_id, access_key_id) == (
-        {"read": False, "write": False, "owner": False},
-        [],
-    )
-    assert garage.run(destroy_request("permission", inputs, outputs)).response == {
-        "destroyResourceResponse": {}
-    }
-
-
 def test_missing_bucket_or_key(garage: Garage, name: str) -> None:
     """A permission on a bucket or key that does not exist names it and says what to do."""
     bucket_id, access_key_id = bucket_and_key(garage, name)
@@ -155,9 +140,54 @@ def test_missing_bucket_or_key(garage: Garage, name: str) -> None:
         garage.create("permission", garage.permission_inputs(f"{name}-none", access_key_id))
     )
     assert f"bucket '{name}-none' does not exist" in message
-    message = error_of(
-        garage.create(
-            "permission", garage.permission_inputs(bucket_id, "GK000000000000000000000000")
-        )
+    for flags in ({}, {"read": True}, {"localAliases": ["app"]}):
+        inputs = garage.permission_inputs(bucket_id, "GK000000000000000000000000", **flags)
+        message = error_of(garage.create("permission", inputs))
+        assert "key 'GK000000000000000000000000' does not exist" in message, flags
+
+
+def test_lifecycle(garage: Garage, name: str) -> None:
+    """Create, re-apply (no-op), change flags and aliases, refuse another key, destroy (revoke)."""
+    bucket_id, access_key_id = bucket_and_key(garage, name)
+
+    def grant(flags: dict[str, bool], aliases: list[str]) -> Callable[[Applied], None]:
+        def check(_: Applied) -> None:
+            assert garage.grant(bucket_id, access_key_id) == (
+                {"read": False, "write": False, "owner": False, **flags},
+                aliases,
+            )
+
+        return check
+
+    observe = lambda: garage.grant(bucket_id, access_key_id)  # noqa: E731 - a snapshot
+    garage.case(
+        "permission",
+        Step(
+            garage.permission_inputs(bucket_id, access_key_id, read=True),
+            check=grant({"read": True}, []),
+        ),
+        Step(
+            garage.permission_inputs(bucket_id, access_key_id, owner=True, localAliases=["site"]),
+            expect_outputs={"read": False, "owner": True, "localAliases": ["site"]},
+            expect_log="changed the permission",
+            check=grant({"owner": True}, ["site"]),
+        ),
+        Step(
+            garage.permission_inputs(bucket_id, "GK111111111111111111111111", owner=True),
+            expect_error=[
+                "input `accessKeyId` cannot be changed in place",
+                "Declare a new permission resource",
+            ],
+        ),
+        Step(destroy=True, check=grant({}, [])),
+        stateful=True,
+        observe=observe,
     )
-    assert "key 'GK000000000000000000000000' does not exist" in message
+    garage.case(
+        "permission",
+        Step(
+            garage.permission_inputs(name, access_key_id, write=True),
+            check=grant({"write": True}, []),
+        ),
+        observe=observe,
+    )

@@ -121,10 +121,15 @@ class AdminClient:
             raise api_error from None
         except (urllib.error.URLError, OSError) as error:
             reason = getattr(error, "reason", error)
+            hint = (
+                "Check `connection.caFile` (the CA that signed the endpoint's certificate) or, "
+                "for a test endpoint only, set `connection.verifyTls = false`."
+                if isinstance(reason, ssl.SSLError)
+                else "Check `connection.adminEndpoint` and that Garage is running with its "
+                "`[admin] api_bind_addr` listening there."
+            )
             failure = ResourceError(
-                f"cannot reach {where} ({operation}): {_describe(reason)}",
-                hint="Check `connection.adminEndpoint` and that Garage is running with its "
-                "`[admin] api_bind_addr` listening there.",
+                f"cannot reach {where} ({operation}): {_describe(reason)}", hint=hint
             )
             if isinstance(reason, ConnectionResetError):
                 raise _TransientError(failure) from None

@@ -9,7 +9,7 @@ from nixops4_protocol.resource import Existing, Resource
 
 from .bucket_model import BucketInputs, BucketOutputs, current_settings, wanted_settings
 from .common import admin_client
-from .marker import find_marker_key, is_marked, mark, marker_key
+from .marker import is_marked, mark
 
 if TYPE_CHECKING:
     from nixops4_protocol.context import Context
@@ -131,11 +131,13 @@ class Bucket(Resource[BucketInputs, BucketOutputs]):
         """Delete the bucket and its aliases; refuse one holding objects unless allowed to empty it."""
         inputs = previous.inputs
         client = admin_client(inputs.connection, ctx)
-        known = previous.outputs.bucket_id if previous.outputs is not None else None
-        bucket = _find(client, inputs, known)
+        if previous.outputs is not None:  # the recorded bucket, never another one with its alias
+            bucket = client.find("GetBucketInfo", id=previous.outputs.bucket_id)
+        else:
+            bucket = _find(client, inputs, None)
         if bucket is None:
             return
-        if known is None and not inputs.adopt and not is_marked(bucket, find_marker_key(client)):
+        if previous.outputs is None and not inputs.adopt and not is_marked(bucket):
             raise ResourceError(
                 f"refusing to delete bucket {bucket['id']}: it was not created by this provider",
                 hint="Set `adopt = true;` to allow deleting it anyway.",
@@ -169,21 +171,18 @@ class Bucket(Resource[BucketInputs, BucketOutputs]):
 
     def _apply(self, inputs: BucketInputs, ctx: Context, *, known_id: str | None) -> BucketOutputs:
         client = admin_client(inputs.connection, ctx)
-        marker = marker_key(client)
         bucket = _find(client, inputs, known_id)
         if bucket is None:
-            bucket = self._new(client, inputs, ctx, marker)
+            bucket = self._new(client, inputs, ctx)
         elif known_id is None or bucket["id"] != known_id:
-            self._check_adoptable(inputs, bucket, marker)
+            self._check_adoptable(inputs, bucket)
         _converge_aliases(client, inputs, bucket, ctx)
         bucket = _converge_settings(client, inputs, bucket, ctx)
-        mark(client, bucket, marker)
+        mark(client, bucket)
         return _outputs(inputs, bucket["id"])
 
     @staticmethod
-    def _new(
-        client: AdminClient, inputs: BucketInputs, ctx: Context, marker: str
-    ) -> dict[str, Any]:
+    def _new(client: AdminClient, inputs: BucketInputs, ctx: Context) -> dict[str, Any]:
         from .admin import GarageApiError
 
         try:
@@ -196,15 +195,15 @@ class Bucket(Resource[BucketInputs, BucketOutputs]):
             found = _find(client, inputs, None)  # another deploy created it just now
             if found is None:
                 raise
-            Bucket._check_adoptable(inputs, found, marker)
+            Bucket._check_adoptable(inputs, found)
             return found
         ctx.log.info("created the bucket", bucket_id=created["id"])
         return created
 
     @staticmethod
-    def _check_adoptable(inputs: BucketInputs, bucket: dict[str, Any], marker: str) -> None:
+    def _check_adoptable(inputs: BucketInputs, bucket: dict[str, Any]) -> None:
         """Refuse a bucket that is not ours and differs from the declaration, unless `adopt`."""
-        if is_marked(bucket, marker) or inputs.adopt:
+        if is_marked(bucket) or inputs.adopt:
             return
         differences = _differences(inputs, bucket)
         if not differences:

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from nixops4_protocol.resource import Model
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
-from .common import BucketName, ConnectedInputs
-
-
-def _check_date(text: str | None) -> str | None:
-    if text is not None:
-        from .key import parse_time
-
-        parse_time(text)
-    return text
+from .common import BucketName, ConnectedInputs, DateTime
 
 
 class Website(Model):
@@ -75,7 +67,7 @@ class LifecycleRule(Model):
     expiration_days: int | None = Field(
         default=None, ge=1, description="Delete objects this many days after their creation."
     )
-    expiration_date: Annotated[str | None, AfterValidator(_check_date)] = Field(
+    expiration_date: DateTime | None = Field(
         default=None,
         description="Delete objects from this RFC 3339 date (midnight UTC), e.g. `2030-01-01T00:00:00Z`.",
     )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 from nixops4_protocol.resource import Model
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from .connection import EXAMPLE, Connection
 
@@ -19,6 +20,23 @@ BucketName = Annotated[
     StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"),
 ]
 """A bucket alias as Garage accepts it: an S3 bucket name (3-63 of a-z, 0-9, `.` and `-`)."""
+
+
+def parse_time(text: str) -> datetime:
+    """An RFC 3339 date and time with an offset, as an aware datetime in UTC."""
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise ValueError("give an offset, e.g. `2030-01-01T00:00:00Z`")
+    return value.astimezone(UTC)
+
+
+def _check_time(text: str) -> str:
+    parse_time(text)
+    return text
+
+
+DateTime = Annotated[str, AfterValidator(_check_time)]
+"""An RFC 3339 date and time with an offset, kept as the text the user wrote."""
 
 
 class ConnectedInputs(Model):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from nixops4_protocol.errors import ResourceError
@@ -15,9 +15,9 @@ from nixops4_protocol.resource import (
     Resource,
     Secret,
 )
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
-from .common import ConnectedInputs, admin_client
+from .common import ConnectedInputs, DateTime, admin_client, parse_time
 from .secret_file import KeyFiles
 
 if TYPE_CHECKING:
@@ -26,20 +26,6 @@ if TYPE_CHECKING:
     from .admin import AdminClient
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
-
-
-def parse_time(text: str) -> datetime:
-    """An RFC 3339 date and time with an offset, as an aware datetime in UTC."""
-    value = datetime.fromisoformat(text)
-    if value.tzinfo is None:
-        raise ValueError("give an offset, e.g. `2030-01-01T00:00:00Z`")
-    return value.astimezone(UTC)
-
-
-def _check_time(text: str | None) -> str | None:
-    if text is not None:
-        parse_time(text)
-    return text
 
 
 class KeyInputs(ConnectedInputs):
@@ -53,7 +39,7 @@ class KeyInputs(ConnectedInputs):
         description="Name of the key in Garage, unique in the cluster (it is how the key is found "
         "again) and the name of its secret file.",
     )
-    expiration: Annotated[str | None, AfterValidator(_check_time)] = Field(
+    expiration: DateTime | None = Field(
         default=None,
         description="RFC 3339 date and time after which the key stops working "
         "(e.g. `2030-01-01T00:00:00Z`); null for never.",
@@ -164,7 +150,12 @@ class Key(Resource[KeyInputs, KeyOutputs]):
     ) -> KeyOutputs:
         """Converge the key recorded in the previous outputs (found by name without them)."""
         known = previous.outputs.access_key_id if previous.outputs is not None else None
-        return self._apply(inputs, ctx, known_id=known)
+        outputs = self._apply(inputs, ctx, known_id=known)
+        old = KeyFiles(previous.inputs.directory)
+        moved = old.path(inputs.name) != KeyFiles(inputs.directory).path(inputs.name)
+        if moved and old.delete(inputs.name):
+            ctx.log.info("deleted the secret key file from the old directory")
+        return outputs
 
     def destroy(self, previous: Existing[KeyInputs, KeyOutputs], ctx: Context) -> None:
         """Delete the key from Garage and its secret file; succeed when both are gone."""

@@ -3,7 +3,8 @@
 Garage buckets carry no free-form metadata, so this provider keeps one access key named
 `nixops4-garage-marker` per cluster. It has no permissions and expired in 2000, so it cannot sign
 S3 requests. A bucket this provider created or adopted has a local alias of that key named after
-the bucket's ID; the alias goes away with the bucket.
+the bucket's ID; the alias goes away with the bucket. Any key of that name marks (two deployers may
+each have made one at the same moment).
 """
 
 from __future__ import annotations
@@ -24,41 +25,33 @@ def marker_alias(bucket_id: str) -> str:
     return bucket_id[:63]
 
 
-def find_marker_key(client: AdminClient) -> str | None:
-    """The access key ID of the marker key, or None if the cluster has none yet."""
+def marker_key(client: AdminClient) -> str:
+    """The access key ID of the marker key, created (expired, without permissions) if missing."""
     for key in client.get("ListKeys"):
         if key.get("name") == MARKER_KEY_NAME:
             return str(key["id"])
-    return None
-
-
-def marker_key(client: AdminClient) -> str:
-    """The access key ID of the marker key, created (expired, without permissions) if missing."""
-    found = find_marker_key(client)
-    if found is not None:
-        return found
     created = client.post("CreateKey", {"name": MARKER_KEY_NAME, "expiration": EXPIRED})
     register_secret_value(created.get("secretAccessKey") or "")
     return str(created["accessKeyId"])
 
 
-def is_marked(bucket: dict[str, Any], marker_id: str | None) -> bool:
-    """Whether the bucket (GetBucketInfo answer) carries the marker alias."""
+def is_marked(bucket: dict[str, Any]) -> bool:
+    """Whether the bucket (GetBucketInfo answer) carries the marker alias of a marker key."""
     alias = marker_alias(bucket["id"])
     return any(
-        key["accessKeyId"] == marker_id and alias in key.get("bucketLocalAliases", [])
+        key.get("name") == MARKER_KEY_NAME and alias in key.get("bucketLocalAliases", [])
         for key in bucket.get("keys", [])
     )
 
 
-def mark(client: AdminClient, bucket: dict[str, Any], marker_id: str) -> None:
-    """Give the bucket the marker alias, unless it has it."""
-    if not is_marked(bucket, marker_id):
+def mark(client: AdminClient, bucket: dict[str, Any]) -> None:
+    """Give the bucket the marker alias, unless it has it (the marker key is made if missing)."""
+    if not is_marked(bucket):
         client.post(
             "AddBucketAlias",
             {
                 "bucketId": bucket["id"],
                 "localAlias": marker_alias(bucket["id"]),
-                "accessKeyId": marker_id,
+                "accessKeyId": marker_key(client),
             },
         )

@@ -119,6 +119,8 @@ def _alias(
     try:
         client.post(operation, body)
     except GarageApiError as error:
+        if error.code == "NoSuchAccessKey":
+            raise
         raise ResourceError(
             f"cannot {'add' if operation == 'AddBucketAlias' else 'remove'} the local alias "
             f"{alias!r} of key {access_key_id}: {error}",
@@ -148,14 +150,27 @@ class Permission(Resource[PermissionInputs, PermissionOutputs]):
                 f"bucket {inputs.bucket!r} does not exist",
                 hint="Check `bucket`, or create the bucket first (give its `bucketId` output).",
             )
-        listed = any(key["accessKeyId"] == inputs.access_key_id for key in bucket["keys"])
-        if not listed and client.find("GetKeyInfo", id=inputs.access_key_id) is None:
-            raise ResourceError(
-                f"key {inputs.access_key_id!r} does not exist",
-                hint="Check `accessKeyId`, or create the key first (give its `accessKeyId` output).",
-            )
         wanted = {"read": inputs.read, "write": inputs.write, "owner": inputs.owner}
-        changes = converge(client, bucket, inputs.access_key_id, wanted, list(inputs.local_aliases))
+        listed = any(key["accessKeyId"] == inputs.access_key_id for key in bucket["keys"])
+        granting = any(wanted.values()) or bool(inputs.local_aliases)
+        missing_key = ResourceError(
+            f"key {inputs.access_key_id!r} does not exist",
+            hint="Check `accessKeyId`, or create the key first (give its `accessKeyId` output).",
+        )
+        # Without a grant, no call below would find out that the key is missing.
+        unknown = not listed and not granting
+        if unknown and client.find("GetKeyInfo", id=inputs.access_key_id) is None:
+            raise missing_key
+        from .admin import GarageApiError
+
+        try:
+            changes = converge(
+                client, bucket, inputs.access_key_id, wanted, list(inputs.local_aliases)
+            )
+        except GarageApiError as error:
+            if error.code == "NoSuchAccessKey":
+                raise missing_key from None
+            raise
         if changes:
             ctx.log.info("changed the permission", changes=changes)
         return PermissionOutputs.model_validate(
