@@ -95,15 +95,19 @@ def _answers(process: subprocess.Popen[bytes], directory: Path, port: int) -> bo
 def running_ssh_server(sshd: str) -> Iterator[SshServer]:
     """Start sshd in a temporary directory on a free loopback port; stop and clean up after."""
     directory = Path(tempfile.mkdtemp(prefix="nixops4-sshd-", dir="/tmp"))
-    host_key = _keygen(directory / "host.key", "test host")
-    other_host_key = _keygen(directory / "other-host.key", "another host")
-    client_key = _keygen(directory / "client.key", "deployer")
-    (directory / "authorized_keys").write_text(client_key + "\n", encoding="utf-8")
-    if os.geteuid() == 0:
-        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation dir
-    port = free_port()
-    config = directory / "sshd_config"
-    config.write_text(_config(directory, port), encoding="utf-8")
+    try:
+        host_key = _keygen(directory / "host.key", "test host")
+        other_host_key = _keygen(directory / "other-host.key", "another host")
+        client_key = _keygen(directory / "client.key", "deployer")
+        (directory / "authorized_keys").write_text(client_key + "\n", encoding="utf-8")
+        if os.geteuid() == 0:
+            Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege separation dir
+        port = free_port()
+        config = directory / "sshd_config"
+        config.write_text(_config(directory, port), encoding="utf-8")
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
     with (directory / "sshd.log").open("wb") as log:
         process = subprocess.Popen(
             [sshd, "-D", "-e", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT

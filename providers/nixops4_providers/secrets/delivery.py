@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nixops4_protocol.errors import ResourceError
-from nixops4_protocol.progress import retry
 from nixops4_protocol.redaction import register_secret_value
 from nixops4_protocol.resource import Existing, Resource
 
@@ -142,6 +141,8 @@ def _run(
     target: SshTarget, script: str, arguments: list[str], stdin: bytes, ctx: Context
 ) -> Outcome:
     """Run the script, retrying for `host.waitSeconds` while the host refuses connections."""
+    from nixops4_protocol.progress import retry
+
     return retry(
         lambda: run_script(target, script, arguments, stdin, RUN_TIMEOUT),
         what=f"connecting to {target.address}:{target.port} over ssh",
