@@ -203,6 +203,27 @@ def test_proxmox_vm_agrees(pve: Pve, tmp_path: Path) -> None:
     assert str({**vm.config, **vm.pending}["memory"]) == "4096", "applied or pending a reboot"
 
 
+@pytest.mark.garage
+def test_garage_types_agree(garage_server: GarageServer, tmp_path: Path) -> None:
+    """Bucket, key and permission on the real Garage: create and update report alike."""
+    nixops4_bin_dir()
+    connection = garage_server.connection_inputs()
+    bucket = {"connection": connection, "globalAliases": ["n4c-media"]}
+    bucket_outputs = _lifecycle(
+        "garage", "bucket", bucket, {**bucket, "maxObjects": 1000}, tmp_path, stateful=True
+    )
+    key = {"connection": connection, "name": "n4c-app"}
+    key_outputs = _lifecycle(
+        "garage", "key", key, {**key, "createBucket": True}, tmp_path, stateful=True
+    )
+    assert Path(tmp_path, key_outputs["secretKeyFile"]).is_file()
+    permission = {"connection": connection, "bucket": bucket_outputs["bucketId"],
+                  "accessKeyId": key_outputs["accessKeyId"], "read": True}  # fmt: skip
+    _lifecycle(
+        "garage", "permission", permission, {**permission, "write": True}, tmp_path, stateful=True
+    )
+
+
 @pytest.mark.parametrize(
     ("provider", "type_name", "inputs"),
     [
@@ -211,6 +232,7 @@ def test_proxmox_vm_agrees(pve: Pve, tmp_path: Path) -> None:
         ("secrets", "secret", {"name": "x", "kind": "no-such-kind"}),
         ("secrets", "no_such_type", {}),
         ("proxmox", "vm", {"name": "n4c-bad", "memory": "lots"}),
+        ("garage", "bucket", {"globalAliases": "n4c-not-a-list", "maxObjects": -1}),
     ],
 )
 def test_errors_agree(

@@ -38,7 +38,10 @@ let
         description = "Whether to verify the TLS certificates of HTTPS endpoints (turn off only for tests).";
       };
       timeout = mkOption {
-        type = types.numbers.positive;
+        type = types.addCheck types.number (x: x > 0 && x <= 86400) // {
+          description = "integer or floating point number, meaning >0 and <=86400";
+          descriptionClass = "nonRestrictiveClause";
+        };
         default = 10.0;
         description = "Seconds to wait for each answer of the APIs.";
       };

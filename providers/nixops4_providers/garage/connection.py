@@ -45,5 +45,5 @@ class Connection(Model):
         "for tests).",
     )
     timeout: float = Field(
-        default=10.0, gt=0, description="Seconds to wait for each answer of the APIs."
+        default=10.0, gt=0, le=86400, description="Seconds to wait for each answer of the APIs."
     )
