@@ -174,25 +174,6 @@ def test_secret_delivery_agrees(ssh_server: SshServer, tmp_path: Path) -> None:
     assert oct(target.stat().st_mode & 0o777) == "0o440"
 
 
-def test_garage_types_agree(garage_server: GarageServer, tmp_path: Path) -> None:
-    """Bucket, key and permission on a real Garage: create and update report alike."""
-    nixops4_bin_dir()
-    connection = garage_server.connection_inputs()
-    bucket_inputs = {"connection": connection, "globalAliases": ["n4c-media"]}
-    bucket = _lifecycle(
-        "garage", "bucket", bucket_inputs, {**bucket_inputs, "maxObjects": 1000}, tmp_path
-    )
-    key_inputs = {"connection": connection, "name": "n4c-key"}
-    key = _lifecycle("garage", "key", key_inputs, None, tmp_path)
-    permission = {
-        "connection": connection,
-        "bucket": bucket["bucketId"],
-        "accessKeyId": key["accessKeyId"],
-        "read": True,
-    }
-    _lifecycle("garage", "permission", permission, {**permission, "write": True}, tmp_path)
-
-
 @pytest.mark.proxmox
 def test_proxmox_vm_agrees(pve: Pve, tmp_path: Path) -> None:
     """A VM on fakepve: create (stateful) and an in-place update report alike."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nixops4_protocol.credentials import MAX_CREDENTIAL_BYTES, read_regular_file
 from nixops4_protocol.errors import ResourceError
 from nixops4_protocol.redaction import register_secret_value
 from nixops4_protocol.resource import Existing, Resource
@@ -123,14 +123,14 @@ def _flag(value: bool) -> str:
 
 
 def _read_source(path: str) -> bytes:
-    """The secret's bytes, registered for redaction, or an error naming `source`."""
-    try:
-        value = Path(path).read_bytes()
-    except OSError as error:
-        raise ResourceError(
-            f"cannot read `source` file {path!r}: {error.strerror}",
-            hint="Point `source` at a secret's `path` output on this machine.",
-        ) from None
+    """The secret's bytes (a regular file, bounded), registered for redaction."""
+    value = read_regular_file(
+        path,
+        what="`source`",
+        limit=MAX_CREDENTIAL_BYTES,
+        hint="Point `source` at a secret's `path` output on this machine: a regular file of at "
+        "most 64 KiB.",
+    )
     text = value.decode("utf-8", "replace")
     register_secret_value(text)
     register_secret_value(text.rstrip("\r\n"))
