@@ -75,7 +75,6 @@ def running_fakepve(directory: Path, host_key: str) -> Iterator[FakeProxmox]:
         )
     finally:
         served.stop()
-        served.loop.close()
 
 
 def fediverse_site(
