@@ -2,9 +2,9 @@
 
 import sys
 
-from bench import dns, garage, postgresql, proxmox, startup
+from bench import delivery, dns, garage, postgresql, proxmox, startup
 
-for benchmark in (startup, postgresql, dns, proxmox, garage):
+for benchmark in (startup, postgresql, dns, proxmox, garage, delivery):
     sys.argv = sys.argv[:1]
     benchmark.main()
     print()
