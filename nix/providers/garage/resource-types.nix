@@ -70,12 +70,12 @@ in
           description = "Global aliases (bucket names) of the bucket, exactly: others are removed. The bucket is found by any of them; the first is the name in `websiteEndpoint`.";
         };
         maxSize = mkOption {
-          type = types.nullOr types.ints.positive;
+          type = types.nullOr (types.ints.between 1 9223372036854775807);
           default = null;
           description = "Quota: most bytes the bucket may hold; null for no limit.";
         };
         maxObjects = mkOption {
-          type = types.nullOr types.ints.positive;
+          type = types.nullOr (types.ints.between 1 9223372036854775807);
           default = null;
           description = "Quota: most objects the bucket may hold; null for no limit.";
         };
@@ -113,8 +113,8 @@ in
                   description = "Origins allowed, e.g. `[ \"https://app.example.org\" ]` or `[ \"*\" ]`.";
                 };
                 allowedMethods = mkOption {
-                  type = types.listOf types.str;
-                  description = "HTTP methods allowed, e.g. `[ \"GET\" \"PUT\" ]`.";
+                  type = types.listOf (types.enum [ "GET" "PUT" "POST" "DELETE" "HEAD" ]);
+                  description = "HTTP methods allowed (of GET, PUT, POST, DELETE, HEAD), e.g. `[ \"GET\" \"PUT\" ]`.";
                 };
                 allowedHeaders = mkOption {
                   type = types.listOf types.str;
@@ -164,7 +164,7 @@ in
                 expirationDate = mkOption {
                   type = types.nullOr types.str;
                   default = null;
-                  description = "Delete objects from this RFC 3339 date (midnight UTC), e.g. `2030-01-01T00:00:00Z`.";
+                  description = "Delete objects from this RFC 3339 date, which must be midnight UTC, e.g. `2030-01-01T00:00:00Z`; at most one of `expirationDays` and `expirationDate`.";
                 };
                 abortIncompleteMultipartUploadDays = mkOption {
                   type = types.nullOr types.ints.positive;

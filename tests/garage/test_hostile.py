@@ -1,0 +1,82 @@
+"""Hostile inputs against the real Garage: refused naming the field, or stored exactly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from nixops4_protocol.testing import Applied, Step, error_of
+
+from tests.garage.conftest import Garage
+
+pytestmark = pytest.mark.garage
+
+EVERY_DAY = {"expirationDays": 1}
+
+
+def test_aliases_garage_refuses(garage: Garage, name: str) -> None:
+    """Aliases Garage refuses beyond the pattern are refused naming the field, before any call."""
+    for alias in ("192.168.1.1", "xn--bucket", f"{name}-s3alias"):
+        message = error_of(garage.create("bucket", garage.bucket_inputs(alias)))
+        assert "field `globalAliases.0`" in message, message
+        assert "HTTP" not in message
+        assert garage.bucket(alias) is None
+    message = error_of(garage.create("key", garage.key_inputs(f"{name}\nsecond")))
+    assert "field `name`" in message
+
+
+def test_quota_bounds(garage: Garage, name: str) -> None:
+    """A quota over the largest Nix integer is refused naming it; the largest one is stored."""
+    too_big = garage.bucket_inputs(name, maxSize=2**64)
+    message = error_of(garage.create("bucket", too_big))
+    assert "field `maxSize`" in message
+    assert "HTTP" not in message
+    largest = 2**63 - 1
+
+    def stored(_: Applied) -> None:
+        bucket = garage.bucket(name)
+        assert bucket is not None
+        assert bucket["quotas"] == {"maxSize": largest, "maxObjects": largest}
+
+    garage.case(
+        "bucket",
+        Step(garage.bucket_inputs(name, maxSize=largest, maxObjects=largest), check=stored),
+        observe=lambda: garage.bucket(name),
+    )
+
+
+def test_expiration_date_with_an_offset(garage: Garage, name: str) -> None:
+    """Midnight UTC written with any offset is sent as Garage wants it; a re-apply changes nothing."""
+    rule = {"expirationDate": "2030-01-01T01:00:00+01:00"}
+
+    def stored(_: Applied) -> None:
+        bucket = garage.bucket(name)
+        assert bucket is not None
+        assert bucket["lifecycleRules"][0]["Expiration"] == {"Date": "2030-01-01T00:00:00Z"}
+
+    garage.case(
+        "bucket",
+        Step(garage.bucket_inputs(name, lifecycleRules=[rule]), check=stored),
+        observe=lambda: garage.bucket(name),
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("lifecycleRules", [{"expirationDays": 3, "expirationDate": "2030-01-01T00:00:00Z"}],
+         "not both"),
+        ("lifecycleRules", [{"prefix": "tmp/"}], "abortIncompleteMultipartUploadDays"),
+        ("lifecycleRules", [{"expirationDate": "2030-01-01T12:00:00Z"}], "midnight UTC"),
+        ("corsRules", [{"allowedOrigins": ["*"], "allowedMethods": ["FETCH"]}],
+         "corsRules.0.allowedMethods.0"),
+        ("website", {"indexDocument": "", "errorDocument": None}, "website.indexDocument"),
+    ],
+)  # fmt: skip
+def test_malformed_rules(garage: Garage, name: str, field: str, value: Any, expected: str) -> None:
+    """Rules Garage would refuse, ignore in part or store uselessly are refused before any call."""
+    message = error_of(garage.create("bucket", garage.bucket_inputs(name, **{field: value})))
+    assert f"field `{field}" in message, message
+    assert expected in message
+    assert "HTTP" not in message
+    assert garage.bucket(name) is None
