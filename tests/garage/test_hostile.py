@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
-from nixops4_protocol.testing import Applied, Step, error_of
+from nixops4_protocol.testing import Applied, Step, error_of, outputs_of
 
 from tests.garage.conftest import Garage
 
@@ -80,3 +81,46 @@ def test_malformed_rules(garage: Garage, name: str, field: str, value: Any, expe
     assert expected in message
     assert "HTTP" not in message
     assert garage.bucket(name) is None
+
+
+def test_malformed_stored_outputs(garage: Garage, name: str) -> None:
+    """Stored IDs Garage would refuse are ignored: the bucket and key are found by alias and name."""
+    bucket_inputs = garage.bucket_inputs(name)
+    bucket = garage.created("bucket", bucket_inputs)
+    broken = {**bucket, "bucketId": "../../etc"}
+    assert outputs_of(garage.update("bucket", bucket_inputs, bucket_inputs, broken)) == bucket
+    assert garage.destroy("bucket", bucket_inputs, broken) == {"destroyResourceResponse": {}}
+    assert garage.bucket(name) is None
+    key_inputs = garage.key_inputs(name)
+    key = garage.created("key", key_inputs)
+    garage.key(key["accessKeyId"])
+    broken_key = {**key, "accessKeyId": "GK-not-a-key"}
+    assert garage.destroy("key", key_inputs, broken_key) == {"destroyResourceResponse": {}}
+    assert garage.key(key["accessKeyId"]) is None
+
+
+def test_timeout_is_bounded(garage: Garage, name: str) -> None:
+    """A timeout the socket layer cannot take is refused naming the field, not an internal error."""
+    connection = garage.server.connection_inputs(timeout=1e300)
+    message = error_of(garage.create("bucket", garage.bucket_inputs(name, connection=connection)))
+    assert "field `connection.timeout`" in message, message
+    assert "internal error" not in message
+
+
+def test_secret_file_tampering(garage: Garage, name: str) -> None:
+    """A wrong secret in the file is replaced; a directory others can read gets a Garage hint."""
+    key_inputs = garage.key_inputs(name)
+    key = garage.created("key", key_inputs)
+    secret = garage.key(key["accessKeyId"])["secretAccessKey"]  # type: ignore[index]
+    path = Path(key["secretKeyFile"])
+    path.write_text("a wrong secret", encoding="utf-8")
+    assert outputs_of(garage.update("key", key_inputs, key_inputs, key)) == key
+    assert path.read_text(encoding="utf-8") == secret
+    path.parent.chmod(0o755)
+    try:
+        message = error_of(garage.update("key", key_inputs, key_inputs, key))
+    finally:
+        path.parent.chmod(0o700)
+    assert "its mode is 0755" in message
+    assert "replacing the Garage keys" in message
+    assert "generation" not in message

@@ -38,9 +38,12 @@ let
         description = "Whether to verify the TLS certificates of HTTPS endpoints (turn off only for tests).";
       };
       timeout = mkOption {
-        type = types.numbers.positive;
+        type = types.addCheck types.number (x: x > 0 && x <= 600) // {
+          description = "integer or floating point number, meaning >0 and <=600";
+          descriptionClass = "nonRestrictiveClause";
+        };
         default = 10.0;
-        description = "Seconds to wait for each answer of the APIs.";
+        description = "Seconds to wait for each answer of the APIs (at most 600).";
       };
     };
   };
@@ -263,7 +266,7 @@ in
       options = {
         accessKeyId = mkOption {
           type = types.str;
-          description = "The access key ID (`GK...`).";
+          description = "The access key ID (`GK` and 24 hex digits).";
         };
         name = mkOption {
           type = types.str;

@@ -162,7 +162,9 @@ class BucketInputs(ConnectedInputs):
 class BucketOutputs(Model):
     """Outputs of `bucket`."""
 
-    bucket_id: str = Field(description="Garage's ID of the bucket (64 hex digits).")
+    bucket_id: str = Field(
+        pattern=r"^[0-9a-f]{64}$", description="Garage's ID of the bucket (64 hex digits)."
+    )
     global_aliases: list[str] = Field(description="The bucket's global aliases (bucket names).")
     s3_endpoint: str | None = Field(description="The S3 endpoint (`connection.s3Endpoint`).")
     s3_region: str = Field(description="The S3 region (`connection.s3Region`).")

@@ -62,7 +62,9 @@ class KeyInputs(ConnectedInputs):
 class KeyOutputs(Model):
     """Outputs of `key`."""
 
-    access_key_id: str = Field(description="The access key ID (`GK...`).")
+    access_key_id: str = Field(
+        pattern=r"^GK[0-9a-f]{24}$", description="The access key ID (`GK` and 24 hex digits)."
+    )
     name: str = Field(description="Name of the key.")
     secret_key_file: Annotated[str, CredentialFile()] = Field(
         description="Absolute path of the 0600 file on the deployer machine holding the secret key "
