@@ -124,3 +124,17 @@ def test_secret_file_tampering(garage: Garage, name: str) -> None:
     assert "its mode is 0755" in message
     assert "replacing the Garage keys" in message
     assert "generation" not in message
+
+
+def test_marker_key_cannot_be_declared(garage: Garage, name: str) -> None:
+    """The provider's marker key cannot be taken over as a key, even with `adopt`."""
+    garage.created("bucket", garage.bucket_inputs(name))
+    marker = garage.key_inputs("nixops4-garage-marker", adopt=True)
+    message = error_of(garage.create("key", marker))
+    assert "field `name`" in message, message
+    assert "provider's own keys" in message
+    bucket = garage.bucket(name)
+    assert bucket is not None
+    markers = [key for key in bucket["keys"] if key["name"] == "nixops4-garage-marker"]
+    assert len(markers) == 1
+    assert garage.server.api("GET", "GetKeyInfo", id=markers[0]["accessKeyId"])["expired"]

@@ -235,7 +235,7 @@ in
         name = mkOption {
           type = types.str;
           description = ''
-            Name of the key in Garage, unique in the cluster (it is how the key is found again) and the name of its secret file.
+            Name of the key in Garage, unique in the cluster (it is how the key is found again) and the name of its secret file; names starting with `nixops4-garage-` are the provider's own.
 
             Immutable: an update that changes it is refused. The name is how the key is found; declare a new key resource for the new name.
           '';

@@ -61,7 +61,7 @@ class AdminClient:
         self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         self._context: ssl.SSLContext | None = None
         if self.base.startswith("https://"):
-            self._context = ssl.create_default_context(cafile=connection.ca_file)
+            self._context = _tls_context(connection.ca_file)
             if not connection.verify_tls:
                 self._context.check_hostname = False
                 self._context.verify_mode = ssl.CERT_NONE
@@ -156,6 +156,18 @@ class AdminClient:
                 f"{where} answered {operation} with something that is not JSON",
                 hint="Check that `connection.adminEndpoint` is Garage's admin API (v2, Garage >= 2.0).",
             ) from None
+
+
+def _tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """The TLS context verifying against `ca_file` (the system's CAs when None)."""
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise ResourceError(
+            f"cannot load the CA certificates of `connection.caFile` {ca_file!r}: {reason}",
+            hint="Give the path of a PEM file with the CA certificate that signed the endpoint's.",
+        ) from None
 
 
 def _describe(reason: object) -> str:
