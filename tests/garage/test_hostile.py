@@ -138,3 +138,17 @@ def test_marker_key_cannot_be_declared(garage: Garage, name: str) -> None:
     markers = [key for key in bucket["keys"] if key["name"] == "nixops4-garage-marker"]
     assert len(markers) == 1
     assert garage.server.api("GET", "GetKeyInfo", id=markers[0]["accessKeyId"])["expired"]
+
+
+def test_alias_of_another_bucket(garage: Garage, name: str) -> None:
+    """Adding an alias another bucket holds names the field and leaves both buckets as they were."""
+    other = garage.created("bucket", garage.bucket_inputs(f"{name}-other"))
+    mine_inputs = garage.bucket_inputs(name)
+    mine = garage.created("bucket", mine_inputs)
+    both = garage.bucket_inputs(name, f"{name}-other")
+    message = error_of(garage.update("bucket", both, mine_inputs, mine))
+    assert f"cannot give bucket {mine['bucketId']} the global alias '{name}-other'" in message
+    assert "`globalAliases`" in message
+    taken = garage.bucket(f"{name}-other")
+    assert taken is not None
+    assert taken["id"] == other["bucketId"]
