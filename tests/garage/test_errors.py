@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -35,14 +39,14 @@ def test_wrong_admin_token(garage: Garage, name: str, tmp_path: Path) -> None:
 
 
 def test_garage_not_listening(garage: Garage, name: str) -> None:
-    """Nothing listening on the admin port: a quick, clear error naming the endpoint."""
+    """Nothing listening on the admin port: a clear error naming the endpoint within seconds."""
     endpoint = f"http://127.0.0.1:{free_port()}"
     inputs = garage.key_inputs(
         name, connection=garage.server.connection_inputs(adminEndpoint=endpoint)
     )
     started = time.monotonic()
     message = error_of(garage.create("key", inputs))
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 6  # refused connections are retried for 3 s
     assert f"cannot reach Garage's admin API at {endpoint}" in message
     assert "Connection refused" in message
     assert "connection.adminEndpoint" in message
@@ -112,3 +116,43 @@ def test_debug_logs_hold_no_secret(garage: Garage, name: str, tmp_path: Path) ->
         assert secret not in text
         assert garage.server.admin_token not in text
         assert garage.server.admin_token[::-1] not in text
+
+
+def _forward_later(port: int, target: tuple[str, int], delay: float) -> threading.Thread:
+    """After `delay` seconds, forward connections to 127.0.0.1:`port` to `target` (one each)."""
+
+    def pipe(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def serve() -> None:
+        time.sleep(delay)
+        with socket.create_server(("127.0.0.1", port)) as server:
+            server.settimeout(10)
+            with contextlib.suppress(TimeoutError):
+                while True:
+                    client, _ = server.accept()
+                    upstream = socket.create_connection(target)
+                    for ends in ((client, upstream), (upstream, client)):
+                        threading.Thread(target=pipe, args=ends, daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_garage_restarting(garage: Garage, name: str) -> None:
+    """Connections refused for a moment (Garage restarting) are retried; the request succeeds."""
+    port = free_port()
+    target = urllib.parse.urlsplit(garage.server.connection_inputs()["adminEndpoint"])
+    assert target.hostname is not None
+    assert target.port is not None
+    _forward_later(port, (target.hostname, target.port), delay=1.0)
+    connection = garage.server.connection_inputs(adminEndpoint=f"http://127.0.0.1:{port}")
+    run = garage.run(create_request("bucket", garage.bucket_inputs(name, connection=connection)))
+    assert outputs_of(run.response)["globalAliases"] == [name]
+    assert "transient failure, retrying" in run.stderr
+    assert garage.bucket(name) is not None

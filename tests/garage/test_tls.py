@@ -130,3 +130,15 @@ def test_ca_file_and_verification(
     assert trusted["name"] == name
     unverified = garage.created("key", key_inputs(verifyTls=False))
     assert unverified["accessKeyId"] == trusted["accessKeyId"]
+
+
+def test_unusable_ca_file(garage: Garage, name: str, https_endpoint: tuple[str, Path]) -> None:
+    """A missing or non-PEM `caFile` is an error naming the field, not an internal error."""
+    endpoint, _ = https_endpoint
+    not_pem = garage.cwd / "not.pem"
+    not_pem.write_text("not a certificate\n", encoding="utf-8")
+    for ca_file in (str(garage.cwd / "absent.pem"), str(not_pem)):
+        connection = garage.server.connection_inputs(adminEndpoint=endpoint, caFile=ca_file)
+        message = error_of(garage.create("key", garage.key_inputs(name, connection=connection)))
+        assert f"cannot load the CA certificates of `connection.caFile` {ca_file!r}" in message
+        assert "internal error" not in message

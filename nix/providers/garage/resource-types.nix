@@ -38,12 +38,12 @@ let
         description = "Whether to verify the TLS certificates of HTTPS endpoints (turn off only for tests).";
       };
       timeout = mkOption {
-        type = types.addCheck types.number (x: x > 0 && x <= 86400) // {
-          description = "integer or floating point number, meaning >0 and <=86400";
+        type = types.addCheck types.number (x: x > 0 && x <= 600) // {
+          description = "integer or floating point number, meaning >0 and <=600";
           descriptionClass = "nonRestrictiveClause";
         };
         default = 10.0;
-        description = "Seconds to wait for each answer of the APIs.";
+        description = "Seconds to wait for each answer of the APIs (at most 600).";
       };
     };
   };
@@ -73,12 +73,12 @@ in
           description = "Global aliases (bucket names) of the bucket, exactly: others are removed. The bucket is found by any of them; the first is the name in `websiteEndpoint`.";
         };
         maxSize = mkOption {
-          type = types.nullOr types.ints.positive;
+          type = types.nullOr (types.ints.between 1 9223372036854775807);
           default = null;
           description = "Quota: most bytes the bucket may hold; null for no limit.";
         };
         maxObjects = mkOption {
-          type = types.nullOr types.ints.positive;
+          type = types.nullOr (types.ints.between 1 9223372036854775807);
           default = null;
           description = "Quota: most objects the bucket may hold; null for no limit.";
         };
@@ -116,8 +116,8 @@ in
                   description = "Origins allowed, e.g. `[ \"https://app.example.org\" ]` or `[ \"*\" ]`.";
                 };
                 allowedMethods = mkOption {
-                  type = types.listOf types.str;
-                  description = "HTTP methods allowed, e.g. `[ \"GET\" \"PUT\" ]`.";
+                  type = types.listOf (types.enum [ "GET" "PUT" "POST" "DELETE" "HEAD" ]);
+                  description = "HTTP methods allowed (of GET, PUT, POST, DELETE, HEAD), e.g. `[ \"GET\" \"PUT\" ]`.";
                 };
                 allowedHeaders = mkOption {
                   type = types.listOf types.str;
@@ -167,7 +167,7 @@ in
                 expirationDate = mkOption {
                   type = types.nullOr types.str;
                   default = null;
-                  description = "Delete objects from this RFC 3339 date (midnight UTC), e.g. `2030-01-01T00:00:00Z`.";
+                  description = "Delete objects from this RFC 3339 date, which must be midnight UTC, e.g. `2030-01-01T00:00:00Z`; at most one of `expirationDays` and `expirationDate`.";
                 };
                 abortIncompleteMultipartUploadDays = mkOption {
                   type = types.nullOr types.ints.positive;
@@ -235,7 +235,7 @@ in
         name = mkOption {
           type = types.str;
           description = ''
-            Name of the key in Garage, unique in the cluster (it is how the key is found again) and the name of its secret file.
+            Name of the key in Garage, unique in the cluster (it is how the key is found again) and the name of its secret file; names starting with `nixops4-garage-` are the provider's own.
 
             Immutable: an update that changes it is refused. The name is how the key is found; declare a new key resource for the new name.
           '';
@@ -266,7 +266,7 @@ in
       options = {
         accessKeyId = mkOption {
           type = types.str;
-          description = "The access key ID (`GK...`).";
+          description = "The access key ID (`GK` and 24 hex digits).";
         };
         name = mkOption {
           type = types.str;

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
 RETRY_SECONDS = 10.0
 """How long transient faults (503 while the cluster settles, connection resets) are retried."""
+REFUSED_SECONDS = 3.0
+"""How long a refused connection is retried: Garage restarting, e.g. in the same deployment."""
 TRANSIENT_STATUSES = frozenset({502, 503, 504})
 
 
@@ -40,9 +43,10 @@ class GarageApiError(ResourceError):
 class _TransientError(Exception):
     """A fault worth retrying; wraps the error to raise if retries run out."""
 
-    def __init__(self, error: ResourceError) -> None:
+    def __init__(self, error: ResourceError, *, within: float = RETRY_SECONDS) -> None:
         super().__init__(str(error))
         self.error = error
+        self.within = within
 
 
 class AdminClient:
@@ -57,7 +61,7 @@ class AdminClient:
         self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         self._context: ssl.SSLContext | None = None
         if self.base.startswith("https://"):
-            self._context = ssl.create_default_context(cafile=connection.ca_file)
+            self._context = _tls_context(connection.ca_file)
             if not connection.verify_tls:
                 self._context.check_hostname = False
                 self._context.verify_mode = ssl.CERT_NONE
@@ -83,13 +87,20 @@ class AdminClient:
         self, method: str, operation: str, *, body: Any = None, query: dict[str, Any] | None = None
     ) -> Any:
         """One API call, retried while the fault is transient; returns the decoded JSON answer."""
+        started = time.monotonic()
+
+        def transient(error: BaseException) -> bool:
+            elapsed = time.monotonic() - started
+            return isinstance(error, _TransientError) and elapsed < error.within
+
         try:
             return retry(
                 lambda: self._once(method, operation, body, query or {}),
                 what=f"Garage {operation}",
                 log=self._log,
-                transient=lambda error: isinstance(error, _TransientError),
+                transient=transient,
                 total_seconds=RETRY_SECONDS,
+                max_delay=1.0,
             )
         except _TransientError as error:
             raise error.error from None
@@ -133,6 +144,8 @@ class AdminClient:
             )
             if isinstance(reason, ConnectionResetError):
                 raise _TransientError(failure) from None
+            if isinstance(reason, ConnectionRefusedError):
+                raise _TransientError(failure, within=REFUSED_SECONDS) from None
             raise failure from None
         if not payload.strip():
             return None
@@ -143,6 +156,18 @@ class AdminClient:
                 f"{where} answered {operation} with something that is not JSON",
                 hint="Check that `connection.adminEndpoint` is Garage's admin API (v2, Garage >= 2.0).",
             ) from None
+
+
+def _tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """The TLS context verifying against `ca_file` (the system's CAs when None)."""
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise ResourceError(
+            f"cannot load the CA certificates of `connection.caFile` {ca_file!r}: {reason}",
+            hint="Give the path of a PEM file with the CA certificate that signed the endpoint's.",
+        ) from None
 
 
 def _describe(reason: object) -> str:

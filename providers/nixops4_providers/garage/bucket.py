@@ -54,8 +54,19 @@ def _converge_aliases(
     present = set(bucket["globalAliases"])
     added = [alias for alias in inputs.global_aliases if alias not in present]
     removed = sorted(present - set(inputs.global_aliases))
+    from .admin import GarageApiError
+
     for alias in added:
-        client.post("AddBucketAlias", {"bucketId": bucket["id"], "globalAlias": alias})
+        try:
+            client.post("AddBucketAlias", {"bucketId": bucket["id"], "globalAlias": alias})
+        except GarageApiError as error:
+            if error.status != 400:
+                raise
+            raise ResourceError(
+                f"cannot give bucket {bucket['id']} the global alias {alias!r}: {error}",
+                hint="Each global alias names one bucket: remove it from `globalAliases`, or "
+                "remove it from the other bucket first.",
+            ) from None
     for alias in removed:
         client.post("RemoveBucketAlias", {"bucketId": bucket["id"], "globalAlias": alias})
     if added or removed:

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from nixops4_protocol.resource import Model
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from .common import BucketName, ConnectedInputs, DateTime
+from .common import BucketName, ConnectedInputs, DateTime, parse_time
+
+QUOTA_MAX = 2**63 - 1
+"""The largest quota: the largest Nix integer (Garage itself stores up to 2^64 - 1)."""
 
 
 class Website(Model):
     """Website access: the bucket served by Garage's web endpoint."""
 
     index_document: str = Field(
-        default="index.html", description="Object served for a path ending in `/`."
+        default="index.html", min_length=1, description="Object served for a path ending in `/`."
     )
     error_document: str | None = Field(
         default=None, description="Object served with 404 errors; null for Garage's own page."
@@ -29,8 +32,9 @@ class CorsRule(Model):
         min_length=1,
         description='Origins allowed, e.g. `[ "https://app.example.org" ]` or `[ "*" ]`.',
     )
-    allowed_methods: list[str] = Field(
-        min_length=1, description='HTTP methods allowed, e.g. `[ "GET" "PUT" ]`.'
+    allowed_methods: list[Literal["GET", "PUT", "POST", "DELETE", "HEAD"]] = Field(
+        min_length=1,
+        description='HTTP methods allowed (of GET, PUT, POST, DELETE, HEAD), e.g. `[ "GET" "PUT" ]`.',
     )
     allowed_headers: list[str] = Field(
         default=[], description="Request headers allowed in a preflight request."
@@ -69,11 +73,34 @@ class LifecycleRule(Model):
     )
     expiration_date: DateTime | None = Field(
         default=None,
-        description="Delete objects from this RFC 3339 date (midnight UTC), e.g. `2030-01-01T00:00:00Z`.",
+        description="Delete objects from this RFC 3339 date, which must be midnight UTC, e.g. "
+        "`2030-01-01T00:00:00Z`; at most one of `expirationDays` and `expirationDate`.",
     )
     abort_incomplete_multipart_upload_days: int | None = Field(
         default=None, ge=1, description="Abort multipart uploads unfinished after this many days."
     )
+
+    @model_validator(mode="after")
+    def _one_action(self) -> LifecycleRule:
+        """Refuse a rule that does nothing, two expirations, or a date Garage refuses."""
+        if self.expiration_days is not None and self.expiration_date is not None:
+            raise ValueError("give `expirationDays` or `expirationDate`, not both")
+        actions = (
+            self.expiration_days,
+            self.expiration_date,
+            self.abort_incomplete_multipart_upload_days,
+        )
+        if all(action is None for action in actions):
+            raise ValueError(
+                "give `expirationDays`, `expirationDate` or `abortIncompleteMultipartUploadDays`"
+            )
+        if self.expiration_date is not None:
+            date = parse_time(self.expiration_date)
+            if (date.hour, date.minute, date.second, date.microsecond) != (0, 0, 0, 0):
+                raise ValueError(
+                    "`expirationDate` must be at midnight UTC, e.g. `2030-01-01T00:00:00Z`"
+                )
+        return self
 
     def garage(self) -> dict[str, Any]:
         """The rule as Garage's admin API writes and returns it."""
@@ -86,7 +113,8 @@ class LifecycleRule(Model):
         if self.expiration_days is not None:
             rule["Expiration"] = {"Days": self.expiration_days}
         elif self.expiration_date is not None:
-            rule["Expiration"] = {"Date": self.expiration_date}
+            date = parse_time(self.expiration_date).date()
+            rule["Expiration"] = {"Date": f"{date.isoformat()}T00:00:00Z"}
         if self.abort_incomplete_multipart_upload_days is not None:
             rule["AbortIncompleteMultipartUpload"] = {
                 "DaysAfterInitiation": self.abort_incomplete_multipart_upload_days
@@ -104,11 +132,15 @@ class BucketInputs(ConnectedInputs):
         "The bucket is found by any of them; the first is the name in `websiteEndpoint`.",
     )
     max_size: int | None = Field(
-        default=None, ge=1, description="Quota: most bytes the bucket may hold; null for no limit."
+        default=None,
+        ge=1,
+        le=QUOTA_MAX,
+        description="Quota: most bytes the bucket may hold; null for no limit.",
     )
     max_objects: int | None = Field(
         default=None,
         ge=1,
+        le=QUOTA_MAX,
         description="Quota: most objects the bucket may hold; null for no limit.",
     )
     website: Website | None = Field(
@@ -130,7 +162,9 @@ class BucketInputs(ConnectedInputs):
 class BucketOutputs(Model):
     """Outputs of `bucket`."""
 
-    bucket_id: str = Field(description="Garage's ID of the bucket (64 hex digits).")
+    bucket_id: str = Field(
+        pattern=r"^[0-9a-f]{64}$", description="Garage's ID of the bucket (64 hex digits)."
+    )
     global_aliases: list[str] = Field(description="The bucket's global aliases (bucket names).")
     s3_endpoint: str | None = Field(description="The S3 endpoint (`connection.s3Endpoint`).")
     s3_region: str = Field(description="The S3 region (`connection.s3Region`).")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,11 +16,23 @@ if TYPE_CHECKING:
 
     from .admin import AdminClient
 
+
+def _check_bucket_name(name: str) -> str:
+    """Refuse the names Garage refuses beyond the pattern: IP addresses and reserved affixes."""
+    if re.fullmatch(r"[0-9]{1,3}(\.[0-9]{1,3}){3}", name):
+        raise ValueError("a bucket name must not look like an IP address")
+    if name.startswith("xn--") or name.endswith("-s3alias"):
+        raise ValueError("a bucket name must not start with `xn--` nor end with `-s3alias`")
+    return name
+
+
 BucketName = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"),
+    AfterValidator(_check_bucket_name),
 ]
-"""A bucket alias as Garage accepts it: an S3 bucket name (3-63 of a-z, 0-9, `.` and `-`)."""
+"""A bucket alias as Garage accepts it: an S3 bucket name (3-63 of a-z, 0-9, `.` and `-`, not an
+IP address, not starting with `xn--` nor ending with `-s3alias`)."""
 
 
 def parse_time(text: str) -> datetime:

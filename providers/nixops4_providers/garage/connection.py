@@ -45,5 +45,8 @@ class Connection(Model):
         "for tests).",
     )
     timeout: float = Field(
-        default=10.0, gt=0, le=86400, description="Seconds to wait for each answer of the APIs."
+        default=10.0,
+        gt=0,
+        le=600,
+        description="Seconds to wait for each answer of the APIs (at most 600).",
     )

@@ -15,7 +15,7 @@ from nixops4_protocol.resource import (
     Resource,
     Secret,
 )
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from .common import ConnectedInputs, DateTime, admin_client, parse_time
 from .secret_file import KeyFiles
@@ -26,6 +26,14 @@ if TYPE_CHECKING:
     from .admin import AdminClient
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+RESERVED_PREFIX = "nixops4-garage-"
+"""Names of the provider's own keys (the ownership marker, temporary keys emptying buckets)."""
+
+
+def _not_reserved(name: str) -> str:
+    if name.startswith(RESERVED_PREFIX):
+        raise ValueError(f"names starting with `{RESERVED_PREFIX}` are the provider's own keys")
+    return name
 
 
 class KeyInputs(ConnectedInputs):
@@ -34,10 +42,12 @@ class KeyInputs(ConnectedInputs):
     name: Annotated[
         str,
         Immutable("The name is how the key is found; declare a new key resource for the new name."),
+        AfterValidator(_not_reserved),
     ] = Field(
         pattern=NAME_PATTERN,
         description="Name of the key in Garage, unique in the cluster (it is how the key is found "
-        "again) and the name of its secret file.",
+        "again) and the name of its secret file; names starting with `nixops4-garage-` are the "
+        "provider's own.",
     )
     expiration: DateTime | None = Field(
         default=None,
@@ -62,7 +72,9 @@ class KeyInputs(ConnectedInputs):
 class KeyOutputs(Model):
     """Outputs of `key`."""
 
-    access_key_id: str = Field(description="The access key ID (`GK...`).")
+    access_key_id: str = Field(
+        pattern=r"^GK[0-9a-f]{24}$", description="The access key ID (`GK` and 24 hex digits)."
+    )
     name: str = Field(description="Name of the key.")
     secret_key_file: Annotated[str, CredentialFile()] = Field(
         description="Absolute path of the 0600 file on the deployer machine holding the secret key "

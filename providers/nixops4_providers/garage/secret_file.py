@@ -24,7 +24,7 @@ class KeyFiles:
 
     def __init__(self, directory: str) -> None:
         """Use `directory` (relative to the working directory); nothing is created yet."""
-        self._directory = SecretDirectory(directory)
+        self._directory = SecretDirectory(directory, role=KEY_FILE)
 
     def path(self, name: str) -> Path:
         """The file holding the secret of key `name`."""

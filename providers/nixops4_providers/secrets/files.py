@@ -23,10 +23,13 @@ NIX_STORE = Path("/nix/store")
 class SecretDirectory:
     """A directory holding one file per secret, named by the secret's name."""
 
-    def __init__(self, path: str, parent: SecretDirectory | None = None) -> None:
-        """Use the directory at `path` (relative paths are relative to the working directory)."""
+    def __init__(
+        self, path: str, parent: SecretDirectory | None = None, role: PrivateFile | None = None
+    ) -> None:
+        """Use the directory at `path` (relative to the working directory); `role` names errors."""
         self.path = Path(os.path.abspath(path))
         self.parent = parent
+        self.role = role or SECRET_FILE
         if self.path.resolve().is_relative_to(NIX_STORE):
             raise ResourceError(
                 f"the secret directory {str(self.path)!r} is inside the Nix store, which every "
@@ -62,7 +65,7 @@ class SecretDirectory:
                 f"the secret directory {str(self.path)!r} is not a directory",
                 hint="Point `directory` at a directory (symbolic links are not followed).",
             )
-        check_private(info, self.path, SECRET_FILE)
+        check_private(info, self.path, self.role)
 
     def read(self, name: str) -> str | None:
         """The content of secret `name`, or None if there is no such file."""
