@@ -1,0 +1,249 @@
+"""The per-user warm server of one provider: everything imported, a worker forked per run.
+
+Started in the background by the thin client (`client._start_server`) with the client's
+`sys.path`. It imports the provider, every resource module and the library, then listens on its
+socket and keeps one forked worker waiting for the next connection. The server itself never
+accepts a connection, reads a request or holds a credential: each worker serves one run and
+exits. It exits when idle for `NIXOPS4_PROVIDER_WARM_IDLE` seconds (default 300), when any
+source file it loaded changes, or when its socket is removed or replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import gc
+import importlib
+import os
+import pkgutil
+import select
+import socket
+import time
+from typing import TYPE_CHECKING, NoReturn
+
+from .paths import freshness_key
+
+if TYPE_CHECKING:
+    from ..provider import Provider
+
+IDLE_VARIABLE = "NIXOPS4_PROVIDER_WARM_IDLE"
+DEFAULT_IDLE_SECONDS = 300.0
+CHECK_SECONDS = 2.0
+"""How often the server checks its socket, its sources and its idle time."""
+REPLENISH_SECONDS = 0.05
+"""Longest wait before replacing a taken worker (see `Server.run`)."""
+
+LIBRARY_MODULES = ("messages", "context", "log", "resource", "credentials", "progress", "state")
+"""Library modules every request needs, imported ahead of the first one."""
+
+
+def main(spec: str, path: str, key: str) -> NoReturn:
+    """Become the server of `spec` on `path`, for code with freshness `key`; never returns."""
+    os.closerange(3, 1 << 16)  # nothing inherited from the client's parent stays open here
+    os.chdir("/")
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os._exit(0)  # another server of this code is starting or running
+    try:
+        provider = warm_up(spec)
+        sources = Sources(spec, key)
+        reason = sources.stale()
+        if reason:
+            raise RuntimeError(f"the code changed while the server started: {reason}")
+        listener = listen(path)
+    except BaseException as error:  # recorded for the clients, which then stop trying
+        with open(path + ".failed", "w", encoding="utf-8") as failed:
+            failed.write(f"{type(error).__name__}: {error}\n")
+        os._exit(1)
+    Server(provider, listener, path, sources, lock).run()
+    os._exit(0)
+
+
+def warm_up(spec: str) -> Provider:
+    """Import the provider, its resource types, every module of its package and the library."""
+    module_name, _, attribute = spec.partition(":")
+    module = importlib.import_module(module_name)
+    provider: Provider = getattr(module, attribute)
+    for type_name in provider.type_names:
+        provider.resource_class(type_name)
+    for info in pkgutil.walk_packages(getattr(module, "__path__", []), module_name + "."):
+        if not info.name.endswith(".__main__"):
+            # An optional backend that is not installed stays out: its requests will say so.
+            with contextlib.suppress(ImportError):
+                importlib.import_module(info.name)
+    for name in LIBRARY_MODULES:
+        importlib.import_module(f"{__package__.rpartition('.')[0]}.{name}")
+    complete_models()
+    from .worker import rehearse
+
+    rehearse(provider, provider.type_names)
+    gc.collect()
+    gc.freeze()  # workers then leave the imported objects' pages shared
+    return provider
+
+
+def complete_models() -> None:
+    """Build the validators pydantic defers to a model's first use (~5 ms per process)."""
+    from pydantic import BaseModel
+
+    pending: list[type[BaseModel]] = [BaseModel]
+    while pending:
+        cls = pending.pop()
+        pending += cls.__subclasses__()
+        if not cls.__pydantic_complete__:
+            with contextlib.suppress(Exception):  # an unparametrised generic stays as it is
+                cls.model_rebuild()
+
+
+class Sources:
+    """Whether the code this server runs is still the code on disk."""
+
+    def __init__(self, spec: str, key: str) -> None:
+        """Record the size and modification time of every file the server has loaded."""
+        import sys
+
+        self.spec = spec
+        self.key = key
+        self.files = {
+            path: _signature(path)
+            for path in (getattr(module, "__file__", None) for module in list(sys.modules.values()))
+            if isinstance(path, str)
+        }
+
+    def stale(self) -> str | None:
+        """Why the server's code is stale (a changed file, a changed key), or None."""
+        for path, signature in self.files.items():
+            if _signature(path) != signature:
+                return f"{path} changed"
+        if freshness_key(self.spec) != self.key:
+            return "the provider's source files changed"
+        return None
+
+
+def _signature(path: str) -> tuple[int, int]:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return (-1, -1)
+    return (info.st_size, info.st_mtime_ns)
+
+
+def listen(path: str) -> socket.socket:
+    """Listen on `path`, replacing atomically whatever is there (a stale socket, garbage)."""
+    temporary = os.path.join(os.path.dirname(path), f".{os.getpid()}.new")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(temporary)
+    listener.bind(temporary)
+    os.chmod(temporary, 0o600)
+    listener.listen(128)
+    os.rename(temporary, path)
+    return listener
+
+
+class Server:
+    """The loop: keep one worker waiting for a connection; exit when idle, stale or replaced."""
+
+    def __init__(
+        self, provider: Provider, listener: socket.socket, path: str, sources: Sources, lock: int
+    ) -> None:
+        """Serve `provider` on `listener` (bound at `path`) while `sources` stay fresh."""
+        self.provider = provider
+        self.listener = listener
+        self.path = path
+        self.inode = os.stat(path).st_ino
+        self.sources = sources
+        self.lock = lock
+        self.idle = float(os.environ.get(IDLE_VARIABLE) or DEFAULT_IDLE_SECONDS)
+        self.lifeline_read, self.lifeline = os.pipe()
+
+    def run(self) -> None:
+        """Keep a worker waiting for the next connection, until idle, stale or replaced.
+
+        A taken worker is replaced once it ends, once another client waits, or after
+        REPLENISH_SECONDS, whichever comes first: the fork then rarely competes for the CPU with
+        the run that took the last worker.
+        """
+        now = last_used = checked = replenish_at = time.monotonic()
+        spare: int | None = None
+        running: set[int] = set()
+        failures = 0
+        try:
+            while failures < 5:
+                if spare is None and now >= replenish_at:
+                    spare = self._fork_worker()
+                waiting_on = [spare] if spare is not None else [self.listener.fileno()]
+                timeout = CHECK_SECONDS if spare is not None else replenish_at - now
+                ready, _, _ = select.select(waiting_on + list(running), [], [], max(timeout, 0))
+                _reap()
+                now = time.monotonic()
+                for fd in ready:
+                    if fd == spare:
+                        spare = None
+                        if os.read(fd, 1):
+                            running.add(fd)
+                            failures, last_used = 0, now
+                            replenish_at = now + REPLENISH_SECONDS
+                        else:
+                            os.close(fd)
+                            failures, replenish_at = failures + 1, now + 0.1 * failures
+                    else:  # a worker ended, or a client waits for one
+                        if fd in running:
+                            running.discard(fd)
+                            os.close(fd)
+                        replenish_at = now
+                if spare is not None and now - last_used > self.idle:
+                    return
+                if now - checked >= CHECK_SECONDS:
+                    checked = now
+                    if not self._still_ours() or self.sources.stale() is not None:
+                        return
+        finally:
+            self._stop()
+
+    def _fork_worker(self) -> int:
+        """Fork the worker that takes the next connection; the read end of its pipe.
+
+        The worker writes a byte to the pipe when it takes a connection; the pipe reaches its
+        end when the worker does.
+        """
+        taken_read, taken_write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            from .worker import serve_one
+
+            os.close(taken_read)
+            os.close(self.lifeline)
+            os.close(self.lock)
+            serve_one(self.provider, self.listener, self.lifeline_read, taken_write)
+        os.close(taken_write)
+        return taken_read
+
+    def _still_ours(self) -> bool:
+        try:
+            return os.stat(self.path).st_ino == self.inode
+        except OSError:
+            return False
+
+    def _stop(self) -> None:
+        """Unlink the socket (if still ours) and close it; the waiting worker then ends."""
+        if self._still_ours():
+            os.unlink(self.path)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path + ".lock")
+        self.listener.close()
+        os.close(self.lifeline)
+
+
+def _reap() -> None:
+    """Collect ended workers."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
