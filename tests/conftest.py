@@ -1,3 +1,9 @@
 """Shared fixtures: the real test servers are pytest plugins under tests/support."""
 
-pytest_plugins = ["tests.support.postgres", "tests.support.dns_server"]
+import os
+
+# Providers run in process unless a test asks for the warm server (fixture `warm`), so no server
+# outlives the suite. `NIXOPS4_PROVIDER_WARM=1 bash scripts/test` runs the whole suite warm.
+os.environ.setdefault("NIXOPS4_PROVIDER_WARM", "0")
+
+pytest_plugins = ["tests.support.postgres", "tests.support.dns_server", "tests.support.warm"]

@@ -76,11 +76,18 @@ def _run_warm(spec: str) -> str:
     if worker is None:
         connection.close()
         return f"the server at {path} closed the connection without taking the run"
-    return _relay(connection, worker)
+    return _relay(connection, path, worker)
 
 
 def _hand_over(connection: _socket.socket) -> int | None:
-    """Pass stdio, working directory, umask, argv and environment; the worker's pid once taken."""
+    """Once a worker has taken the connection, pass it the run; the worker's pid, or None.
+
+    Nothing is sent before the worker says it took the connection, so a server that never
+    answers keeps none of this process's file descriptors, and serving in process is safe.
+    """
+    hello = wire.receive_message(connection)
+    if hello is None or hello[0] != wire.ACCEPTED:
+        return None
     cwd = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         umask = os.umask(0o077)
@@ -91,19 +98,16 @@ def _hand_over(connection: _socket.socket) -> int | None:
             [name + b"=" + value for name, value in os.environb.items()],
         )
         rights = (_socket.SOL_SOCKET, _socket.SCM_RIGHTS, wire.pack_fds([0, 1, 2, cwd]))
+        connection.settimeout(None)  # committed: from here on the worker serves this run
         sent = connection.sendmsg([data], [rights])
         if sent < len(data):
             connection.sendall(data[sent:])
     finally:
         os.close(cwd)
-    reply = wire.receive_message(connection)
-    if reply is None or reply[0] != wire.ACCEPTED:
-        return None
-    connection.sendall(wire.GO)
-    return reply[1]
+    return hello[1]
 
 
-def _relay(connection: _socket.socket, worker: int) -> NoReturn:
+def _relay(connection: _socket.socket, path: str, worker: int) -> NoReturn:
     """Forward signals to the worker until it reports its end; end this process the same way."""
 
     def forward(signal_number: int, _frame: object) -> None:
@@ -114,18 +118,35 @@ def _relay(connection: _socket.socket, worker: int) -> NoReturn:
 
     for name in FORWARDED_SIGNALS:
         _signal.signal(getattr(_signal, name), forward)
-    connection.settimeout(None)
-    reply = wire.receive_message(connection)
+    reply = wire.receive_message(connection) or _reported_end(path, worker)
     if reply is None:
         sys.stderr.write("nixops4 provider: the warm worker ended without an exit status\n")
         sys.stderr.flush()
         os._exit(1)
     kind, value = reply
     if kind == wire.SIGNALLED:
-        _signal.signal(value, _signal.SIG_DFL)
+        if value in {getattr(_signal, name) for name in FORWARDED_SIGNALS}:
+            _signal.signal(value, _signal.SIG_DFL)
         os.kill(os.getpid(), value)
         os._exit(128 + value)
     os._exit(value)
+
+
+def _reported_end(path: str, worker: int) -> tuple[bytes, int] | None:
+    """How a worker that ended abruptly (`os._exit`, a crash) ended, as its server reports it."""
+    import time
+
+    end_file = os.path.join(os.path.dirname(path), f".{worker}.end")
+    for _ in range(200):
+        try:
+            with open(end_file, "rb") as file:
+                data = file.read()
+        except FileNotFoundError:
+            time.sleep(0.01)
+            continue
+        os.unlink(end_file)
+        return data[:1], int.from_bytes(data[1:5], "big", signed=True)
+    return None
 
 
 def _start_server(spec: str, path: str, key: str) -> str:

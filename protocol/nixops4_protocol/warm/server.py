@@ -21,6 +21,7 @@ import socket
 import time
 from typing import TYPE_CHECKING, NoReturn
 
+from . import wire
 from .paths import freshness_key
 
 if TYPE_CHECKING:
@@ -144,6 +145,16 @@ def listen(path: str) -> socket.socket:
     return listener
 
 
+class _Worker:
+    """A forked worker as the server sees it: its pid and the read end of its pipe."""
+
+    def __init__(self, pid: int, pipe: int) -> None:
+        self.pid = pid
+        self.pipe = pipe
+        self.reported = b""
+        """What the worker wrote: `a` when it took a connection, `d` once it told its client."""
+
+
 class Server:
     """The loop: keep one worker waiting for a connection; exit when idle, stale or replaced."""
 
@@ -159,6 +170,8 @@ class Server:
         self.lock = lock
         self.idle = float(os.environ.get(IDLE_VARIABLE) or DEFAULT_IDLE_SECONDS)
         self.lifeline_read, self.lifeline = os.pipe()
+        self.ended: dict[int, int] = {}
+        """Wait statuses of reaped workers not yet looked at."""
 
     def run(self) -> None:
         """Keep a worker waiting for the next connection, until idle, stale or replaced.
@@ -168,33 +181,38 @@ class Server:
         the run that took the last worker.
         """
         now = last_used = checked = replenish_at = time.monotonic()
-        spare: int | None = None
-        running: set[int] = set()
+        spare: _Worker | None = None
+        running: dict[int, _Worker] = {}
         failures = 0
         try:
             while failures < 5:
                 if spare is None and now >= replenish_at:
                     spare = self._fork_worker()
-                waiting_on = [spare] if spare is not None else [self.listener.fileno()]
-                timeout = CHECK_SECONDS if spare is not None else replenish_at - now
-                ready, _, _ = select.select(waiting_on + list(running), [], [], max(timeout, 0))
-                _reap()
+                    running[spare.pipe] = spare
+                watched = list(running) + ([] if spare else [self.listener.fileno()])
+                timeout = CHECK_SECONDS if spare else replenish_at - now
+                ready, _, _ = select.select(watched, [], [], max(timeout, 0))
+                self._reap()
                 now = time.monotonic()
                 for fd in ready:
-                    if fd == spare:
-                        spare = None
-                        if os.read(fd, 1):
-                            running.add(fd)
-                            failures, last_used = 0, now
-                            replenish_at = now + REPLENISH_SECONDS
-                        else:
-                            os.close(fd)
-                            failures, replenish_at = failures + 1, now + 0.1 * failures
-                    else:  # a worker ended, or a client waits for one
-                        if fd in running:
-                            running.discard(fd)
-                            os.close(fd)
+                    worker = running.get(fd)
+                    if worker is None:  # a client waits and no worker is waiting for it
                         replenish_at = now
+                        continue
+                    data = os.read(fd, 8)
+                    worker.reported += data
+                    if worker is spare and data:
+                        spare, last_used = None, now
+                        failures, replenish_at = 0, now + REPLENISH_SECONDS
+                    elif not data:
+                        del running[fd]
+                        os.close(fd)
+                        self._ended(worker)
+                        if worker is spare:  # it died waiting
+                            spare = None
+                            failures, replenish_at = failures + 1, now + 0.1 * failures
+                        else:
+                            replenish_at = now
                 if spare is not None and now - last_used > self.idle:
                     return
                 if now - checked >= CHECK_SECONDS:
@@ -204,23 +222,54 @@ class Server:
         finally:
             self._stop()
 
-    def _fork_worker(self) -> int:
-        """Fork the worker that takes the next connection; the read end of its pipe.
+    def _fork_worker(self) -> _Worker:
+        """Fork the worker that takes the next connection.
 
-        The worker writes a byte to the pipe when it takes a connection; the pipe reaches its
-        end when the worker does.
+        The worker writes `a` to its pipe when it takes a connection and `d` once it has sent
+        its client the end of the run; the pipe reaches its end when the worker does.
         """
-        taken_read, taken_write = os.pipe()
+        pipe, pipe_write = os.pipe()
         pid = os.fork()
         if pid == 0:
             from .worker import serve_one
 
-            os.close(taken_read)
+            os.close(pipe)
             os.close(self.lifeline)
             os.close(self.lock)
-            serve_one(self.provider, self.listener, self.lifeline_read, taken_write)
-        os.close(taken_write)
-        return taken_read
+            serve_one(self.provider, self.listener, self.lifeline_read, pipe_write)
+        os.close(pipe_write)
+        return _Worker(pid, pipe)
+
+    def _ended(self, worker: _Worker) -> None:
+        """A worker that took a run but did not tell its client how it ended: tell it here.
+
+        Its wait status goes to `.<pid>.end` beside the socket, where the client looks for it.
+        """
+        if worker.reported != b"a":
+            self.ended.pop(worker.pid, None)
+            return
+        status = self.ended.pop(worker.pid, None)
+        if status is None:
+            _, status = os.waitpid(worker.pid, 0)
+        if os.WIFSIGNALED(status):
+            report = wire.status_message(wire.SIGNALLED, os.WTERMSIG(status))
+        else:
+            report = wire.status_message(wire.EXITED, os.waitstatus_to_exitcode(status))
+        end_file = os.path.join(os.path.dirname(self.path), f".{worker.pid}.end")
+        with open(end_file + ".new", "wb") as file:
+            file.write(report)
+        os.rename(end_file + ".new", end_file)
+
+    def _reap(self) -> None:
+        """Collect ended workers, keeping their wait statuses for `_ended`."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            self.ended[pid] = status
 
     def _still_ours(self) -> bool:
         try:
@@ -236,14 +285,3 @@ class Server:
             os.unlink(self.path + ".lock")
         self.listener.close()
         os.close(self.lifeline)
-
-
-def _reap() -> None:
-    """Collect ended workers."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return

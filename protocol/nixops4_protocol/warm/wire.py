@@ -1,9 +1,9 @@
 """The messages between the thin client and a worker, on the connected Unix socket.
 
+worker → client: `A` and its pid, once it has taken the connection (and checked the peer's uid);
 client → worker: the preamble (umask, argv, environment) with fds 0, 1, 2 and the working
-directory attached (`SCM_RIGHTS`); worker → client: `A` and its pid once it has taken them;
-client → worker: `G` (go: the client will not serve in process); worker → client at the end:
-`X` and the exit status, or `S` and the signal that ended the run.
+directory attached (`SCM_RIGHTS`); worker → client at the end: `X` and the exit status, or `S`
+and the signal that ended the run.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 
 MAGIC = b"NXW1"
 ACCEPTED = b"A"
-GO = b"G"
 EXITED = b"X"
 SIGNALLED = b"S"
 PASSED_FDS = 4

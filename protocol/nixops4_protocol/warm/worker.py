@@ -14,6 +14,7 @@ import signal
 import socket
 import struct
 import sys
+import threading
 import time
 from typing import TYPE_CHECKING, NoReturn
 
@@ -34,7 +35,7 @@ def serve_one(provider: Provider, listener: socket.socket, lifeline: int, notify
         os.write(notify, b"a")  # kept open: the server sees this worker end when it closes
         os.close(lifeline)
         listener.close()
-        _serve(provider, connection)
+        _serve(provider, connection, notify)
     except BaseException:  # a worker never returns into the server's loop
         os._exit(1)
 
@@ -75,21 +76,20 @@ def peer_uid(connection: socket.socket) -> int:
     return int(uid)
 
 
-def _serve(provider: Provider, connection: socket.socket) -> NoReturn:
+def _serve(provider: Provider, connection: socket.socket, notify: int) -> NoReturn:
     if peer_uid(connection) != os.getuid():
         os._exit(0)  # refused: closing the connection tells the client to serve in process
+    connection.sendall(wire.status_message(wire.ACCEPTED, os.getpid()))
     connection.settimeout(HANDSHAKE_TIMEOUT)
     taken = _take(connection)
     if taken is None:
-        os._exit(0)
-    fds, umask, argv, environment = taken
-    connection.sendall(wire.status_message(wire.ACCEPTED, os.getpid()))
-    _become_client(fds, umask, argv, environment)
-    if wire.receive_exactly(connection, 1) != wire.GO:
-        os._exit(0)  # the client serves in process after all; stdin was never read here
+        os._exit(0)  # no run to serve: the client went away or sent something else
+    _become_client(*taken)
     connection.settimeout(None)
     _thread.start_new_thread(_end_with_client, (connection,))
     kind, value = _run(provider)
+    _finished.set()  # from here on the client ending is expected, not a reason to die
+    os.write(notify, b"d")
     connection.sendall(wire.status_message(kind, value))
     os._exit(value if kind == wire.EXITED else 128 + value)
 
@@ -129,13 +129,17 @@ def _become_client(fds: list[int], umask: int, argv: list[bytes], environment: l
     sys.argv = [os.fsdecode(argument) for argument in argv]
 
 
+_finished = threading.Event()
+"""Set once the run has ended and only its report to the client remains."""
+
+
 def _end_with_client(connection: socket.socket) -> None:
     """End this worker if the client goes away before the run ends, as its process would."""
     try:
         data = connection.recv(1)
     except OSError:
         data = b""
-    if not data:
+    if not data and not _finished.is_set():
         os.kill(os.getpid(), signal.SIGKILL)
 
 
