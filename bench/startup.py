@@ -1,28 +1,36 @@
-"""Provider start-up: spawn → first errorResponse → exit, against `python -c pass` in the same run.
+"""Provider start-up: spawn → first errorResponse → exit, cold and warm, against `python -c pass`.
 
 NixOps4 starts one provider process per resource operation, so this fixed cost is paid on every
-resource of every deploy.  Two requests are measured per provider: an unknown resource type
-(answered by the dispatcher alone) and invalid inputs for a real type (which loads pydantic and the
-resource module, but no backend client); the latter is also shown against a bare `import
-pydantic`, the cost any pydantic-based provider pays.  Run: `.venv/bin/python -m bench.startup [runs]`.
+resource of every deploy. Two requests are measured per provider: an unknown resource type
+(answered by the dispatcher alone) and invalid inputs for a real type (which needs pydantic and
+the resource module, but no backend). Cold, the process imports them; warm, a worker of the
+per-user server (everything imported) answers and the process is a thin client. Cold invalid
+inputs are also shown against a bare `import pydantic`, the cost any pydantic-based provider
+pays. Peak memory is that of the process NixOps4 starts. Run: `.venv/bin/python -m bench.startup [runs]`.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
-import subprocess
 import sys
 from functools import partial
 from pathlib import Path
 
 from nixops4_providers import PROVIDERS
 
-from bench.report import Row, median_seconds, print_table
+from bench.modes import ROOT, Modes, modes
+from bench.report import Row, measure, print_table
 
-ROOT = Path(__file__).resolve().parents[1]
-TARGET = 4.0
-"""DESIGN.md §7: start-up within 4x the bare interpreter."""
+ORDER = 0
+"""Place of these rows in the table of `python -m bench`."""
+
+COLD_TARGET = 4.0
+"""DESIGN.md §7 before the warm server: start-up within 4x the bare interpreter."""
+WARM_TARGET = 1.5
+"""DESIGN.md §7: warm start-up within 1.5x the bare interpreter."""
+MEMORY_TARGET_MIB = {"cold": 60.0, "warm": 20.0}
+"""DESIGN.md §7: peak memory of the process NixOps4 starts."""
 
 
 def provider_commands() -> dict[str, list[str]]:
@@ -47,50 +55,56 @@ def first_type(name: str) -> str:
     return type_name
 
 
-def one_request(command: list[str], request: bytes) -> None:
-    """Start the provider, send one request, read the reply, close stdin and wait for exit."""
-    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    assert process.stdin is not None
-    assert process.stdout is not None
-    process.stdin.write(request)
-    process.stdin.flush()
-    reply = process.stdout.readline()
-    process.stdin.close()
-    process.stdout.close()
-    process.wait()
-    if b"errorResponse" not in reply:
-        raise RuntimeError(f"expected an errorResponse from {command}, got {reply!r}")
-
-
 def _request(type_name: str) -> bytes:
     body = {"type": type_name, "inputProperties": {"benchUnknownField": 1}, "isStateful": True}
     return json.dumps({"createResourceRequest": body}).encode() + b"\n"
 
 
+def rows(modes: Modes, runs: int = 30) -> list[Row]:
+    """Start-up rows of every provider, cold and warm, with the floors measured here."""
+    floor = measure([sys.executable, "-c", "pass"], lambda: b"", runs=runs)
+    pydantic = measure(
+        [sys.executable, "-c", "from pydantic import BaseModel"], lambda: b"", runs=runs
+    )
+    found: list[Row] = []
+    for name, command in provider_commands().items():
+        modes.start_server(command)
+        for label, request in (
+            ("unknown type", _request("no-such-type")),
+            ("invalid inputs", _request(first_type(name))),
+        ):
+            for mode, env in (("cold", modes.cold), ("warm", modes.warm)):
+                ours = measure(
+                    command, partial(bytes, request), runs=runs, env=env, expect=b"errorResponse"
+                )
+                target = WARM_TARGET if mode == "warm" else COLD_TARGET
+                found.append(
+                    Row(
+                        f"{name}: {label}, {mode}", ours.seconds, floor.seconds,
+                        "python -c pass", target, ours.peak_kib, MEMORY_TARGET_MIB[mode],
+                    )
+                )  # fmt: skip
+                if mode == "cold" and label == "invalid inputs":
+                    found.append(
+                        Row(
+                            f"{name}: {label}, cold", ours.seconds, pydantic.seconds,
+                            "import pydantic", 2.0,
+                        )
+                    )  # fmt: skip
+    found.append(
+        Row("python -c pass (floor)", floor.seconds, floor.seconds, "python -c pass", None,
+            floor.peak_kib)
+    )  # fmt: skip
+    return found
+
+
 def main() -> None:
     """Measure and print the start-up table."""
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 30
-    floor = median_seconds(
-        lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), runs=runs
-    )
-    pydantic_floor = median_seconds(
-        lambda: subprocess.run(
-            [sys.executable, "-c", "from pydantic import BaseModel"], check=True
-        ),
-        runs=runs,
-    )
-    rows: list[Row] = []
-    for name, command in provider_commands().items():
-        unknown = _request("no-such-type")
-        invalid = _request(first_type(name))
-        for label, request in (("unknown type", unknown), ("invalid inputs", invalid)):
-            ours = median_seconds(partial(one_request, command, request), runs=runs)
-            rows.append(Row(f"{name}: {label}", ours, floor, "python -c pass", TARGET))
-        rows.append(
-            Row(f"{name}: invalid inputs", rows[-1].ours, pydantic_floor, "import pydantic", 2.0)
-        )
+    with modes() as both:
+        table = rows(both, runs)
     print(f"Provider start-up, median of {runs} runs each ({sys.version.split()[0]})\n")
-    print_table(rows)
+    print_table(table)
 
 
 if __name__ == "__main__":
