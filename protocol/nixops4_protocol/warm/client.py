@@ -14,7 +14,7 @@ import os
 import sys
 
 from . import wire
-from .paths import WarmUnavailableError, freshness_key, socket_path
+from .paths import WarmUnavailableError, freshness_key, import_path, socket_path
 
 TYPE_CHECKING = False  # typing itself is not imported at run time: start-up is paid per process
 if TYPE_CHECKING:
@@ -174,7 +174,7 @@ def _start_server(spec: str, path: str, key: str) -> str:
     null = os.devnull
     os.posix_spawn(
         sys.executable,
-        arguments + sys.path,
+        arguments + import_path(),
         environment,
         file_actions=[
             (os.POSIX_SPAWN_OPEN, 0, null, os.O_RDONLY, 0),

@@ -69,8 +69,8 @@ def freshness_key(spec: str) -> str:
     parts += sorted(
         f"{k}={v}" for k, v in os.environ.items() if k.startswith(_INTERPRETER_ENVIRONMENT)
     )
-    for entry in sys.path:
-        parts.append(f"{entry}\t{_mtime(entry or '.')}")
+    for entry in import_path():
+        parts.append(f"{entry}\t{_mtime(entry)}")
     for directory in _package_directories(spec):
         parts += _source_files(directory)
     return _sha256_hex("\n".join(parts).encode("utf-8", "surrogateescape"))[:24]
@@ -84,6 +84,11 @@ def _sha256_hex(data: bytes) -> str:
         from _sha256 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
     digest: str = sha256(data).hexdigest()
     return digest
+
+
+def import_path() -> list[str]:
+    """`sys.path` with relative entries (`''` for the working directory) made absolute."""
+    return [entry if entry.startswith("/") else os.path.abspath(entry) for entry in sys.path]
 
 
 def _mtime(path: str) -> int:

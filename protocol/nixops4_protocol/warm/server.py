@@ -14,6 +14,7 @@ import contextlib
 import fcntl
 import gc
 import importlib
+import importlib.util
 import os
 import pkgutil
 import select
@@ -75,8 +76,10 @@ def warm_up(spec: str) -> Provider:
             # An optional backend that is not installed stays out: its requests will say so.
             with contextlib.suppress(ImportError):
                 importlib.import_module(info.name)
+    library = __package__.rpartition(".")[0]
     for name in LIBRARY_MODULES:
-        importlib.import_module(f"{__package__.rpartition('.')[0]}.{name}")
+        importlib.import_module(f"{library}.{name}")
+    import_deferred((module_name.partition(".")[0], library))
     complete_models()
     from .worker import rehearse
 
@@ -84,6 +87,49 @@ def warm_up(spec: str) -> Provider:
     gc.collect()
     gc.freeze()  # workers then leave the imported objects' pages shared
     return provider
+
+
+def import_deferred(packages: tuple[str, ...]) -> None:
+    """Import what loaded modules of `packages` import inside functions (backend clients).
+
+    Providers defer heavy imports into the functions that need them, so that a process that
+    does not need them does not pay for them; a worker needs them ready.
+    """
+    import ast
+    import sys
+
+    loaded = [
+        module
+        for name, module in list(sys.modules.items())
+        if name.partition(".")[0] in packages and getattr(module, "__file__", None)
+    ]
+    for module in loaded:
+        try:
+            with open(module.__file__, "rb") as source:  # type: ignore[arg-type]
+                tree = ast.parse(source.read())
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            package = (module.__spec__.parent if module.__spec__ else None) or ""
+            for name in _imported_names(node, package):
+                with contextlib.suppress(Exception):  # what cannot be imported stays out
+                    importlib.import_module(name)
+
+
+def _imported_names(node: object, package: str) -> list[str]:
+    """The modules an import statement names (for `from m import n`: m, and m.n if a module)."""
+    import ast
+
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if not isinstance(node, ast.ImportFrom):
+        return []
+    base = "." * node.level + (node.module or "")
+    try:
+        absolute = importlib.util.resolve_name(base, package) if node.level else base
+    except (ImportError, ValueError):
+        return []
+    return [absolute] + [f"{absolute}.{alias.name}" for alias in node.names if alias.name != "*"]
 
 
 def complete_models() -> None:
