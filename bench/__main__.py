@@ -35,7 +35,9 @@ def main() -> None:
     with modes() as both:
         for module in benchmarks():
             table += module.rows(both, 5) if quick else module.rows(both)
+        servers = both.servers_memory()
     print_table(table)
+    print(f"\nWarm servers and their waiting workers at the end: {servers}.")
 
 
 if __name__ == "__main__":

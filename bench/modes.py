@@ -47,6 +47,20 @@ class Modes:
         failed = glob.glob(os.path.join(self.runtime_directory, "*", "*.failed"))
         raise SystemExit(f"the warm server of {command} did not start; {failed}")
 
+    def servers_memory(self) -> str:
+        """The proportional memory (PSS) of the warm servers and their waiting workers now."""
+        pids = processes_mentioning(self.runtime_directory)
+        total_kib = 0
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/smaps_rollup", encoding="utf-8") as rollup:
+                    for line in rollup:
+                        if line.startswith("Pss:"):
+                            total_kib += int(line.split()[1])
+            except OSError:
+                continue
+        return f"{len(pids)} processes, {total_kib / 1024:.1f} MiB PSS in total"
+
 
 @contextmanager
 def modes() -> Iterator[Modes]:

@@ -91,10 +91,41 @@ def rows(modes: Modes, runs: int = 30) -> list[Row]:
                             "import pydantic", 2.0,
                         )
                     )  # fmt: skip
+    found += _launcher_rows(modes, runs, floor.seconds)
     found.append(
         Row("python -c pass (floor)", floor.seconds, floor.seconds, "python -c pass", None,
             floor.peak_kib)
     )  # fmt: skip
+    return found
+
+
+def _launcher_rows(modes: Modes, runs: int, floor: float) -> list[Row]:
+    """dns warm through a launcher without pip's console-script template (which imports `re`).
+
+    Shows what the thin client costs on its own, e.g. for an executable written by a package
+    builder instead of the template.
+    """
+    launcher = [
+        sys.executable,
+        "-c",
+        "from nixops4_protocol.warm.client import launch; launch('nixops4_providers.dns:provider')",
+    ]
+    modes.start_server(launcher)
+    found = []
+    for label, request in (
+        ("unknown type", _request("no-such-type")),
+        ("invalid inputs", _request(first_type("dns"))),
+    ):
+        ours = measure(
+            launcher, partial(bytes, request), runs=runs, env=modes.warm, expect=b"errorResponse"
+        )
+        found.append(
+            Row(
+                f"dns: {label}, warm, launcher without the console-script template",
+                ours.seconds, floor, "python -c pass", WARM_TARGET, ours.peak_kib,
+                MEMORY_TARGET_MIB["warm"],
+            )
+        )  # fmt: skip
     return found
 
 
