@@ -146,6 +146,8 @@ def rows(modes: Modes, count: int = 30) -> list[Row]:
                 PROVIDER, lambda: record_request(server, f"p{next(_serial)}"), runs=count,
                 warmup=3, env=env, expect=b"createResourceResponse",
             )  # fmt: skip
+            if mode == "warm":
+                modes.require_warm(PROVIDER)
             for floor, floor_name, target, _ in measured:
                 found.append(
                     Row(

@@ -33,15 +33,24 @@ class Modes:
     warm: dict[str, str]
     runtime_directory: str
 
+    def served_warm(self, command: Sequence[str]) -> bool:
+        """Whether a run of `command` in the warm environment is served by a worker now."""
+        debug = {**self.warm, "NIXOPS4_PROVIDER_LOG_LEVEL": "debug"}
+        result = subprocess.run(
+            list(command), input=b"{}\n", capture_output=True, env=debug, check=True
+        )
+        return b"serving in process" not in result.stderr
+
+    def require_warm(self, command: Sequence[str]) -> None:
+        """Fail unless `command` is still served warm (a source edited mid-run makes it cold)."""
+        if not self.served_warm(command):
+            raise SystemExit(f"{command} was not served warm at the end of its warm rows")
+
     def start_server(self, command: Sequence[str]) -> None:
         """Start the warm server of `command` and wait until a run is served by it."""
-        debug = {**self.warm, "NIXOPS4_PROVIDER_LOG_LEVEL": "debug"}
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            result = subprocess.run(
-                list(command), input=b"{}\n", capture_output=True, env=debug, check=True
-            )
-            if b"serving in process" not in result.stderr:
+            if self.served_warm(command):
                 return
             time.sleep(0.2)
         failed = glob.glob(os.path.join(self.runtime_directory, "*", "*.failed"))

@@ -102,6 +102,8 @@ def rows(modes: Modes, count: int = 30) -> list[Row]:
                 env=provider_env,
                 expect=b"createResourceResponse",
             )
+            if mode == "warm":
+                modes.require_warm(PROVIDER)
             found.append(
                 Row(
                     f"postgresql: one login role, one process, {mode}", ours.seconds, floor,

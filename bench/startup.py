@@ -84,6 +84,8 @@ def rows(modes: Modes, runs: int = 30) -> list[Row]:
                         "python -c pass", target, ours.peak_kib, MEMORY_TARGET_MIB[mode],
                     )
                 )  # fmt: skip
+                if mode == "warm":
+                    modes.require_warm(command)
                 if mode == "cold" and label == "invalid inputs":
                     found.append(
                         Row(
@@ -119,6 +121,7 @@ def _launcher_rows(modes: Modes, runs: int, floor: float) -> list[Row]:
         ours = measure(
             launcher, partial(bytes, request), runs=runs, env=modes.warm, expect=b"errorResponse"
         )
+        modes.require_warm(launcher)
         found.append(
             Row(
                 f"dns: {label}, warm, launcher without the console-script template",

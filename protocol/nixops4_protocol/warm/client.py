@@ -28,6 +28,9 @@ SWITCH = "NIXOPS4_PROVIDER_WARM"
 HANDSHAKE_TIMEOUT = 3.0
 """Seconds to wait for a worker to take the run before serving in process instead."""
 
+FAILED_RETRY_SECONDS = 600
+"""After a server failed to start, clients wait this long before starting another."""
+
 FORWARDED_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
 """Signals the client passes on to its worker, as if the worker were this process."""
 
@@ -153,7 +156,9 @@ def _start_server(spec: str, path: str, key: str) -> str:
     """Start the server of `spec` in the background unless one is starting or failed to start."""
     try:
         with open(path + ".failed", encoding="utf-8", errors="replace") as failed:
-            return f"the server of this code failed to start: {failed.read().strip()}"
+            if os.fstat(failed.fileno()).st_mtime > _now() - FAILED_RETRY_SECONDS:
+                return f"the server of this code failed to start: {failed.read().strip()}"
+        os.unlink(path + ".failed")  # long ago: perhaps it was transient; try again
     except FileNotFoundError:
         pass
     import fcntl
@@ -184,6 +189,12 @@ def _start_server(spec: str, path: str, key: str) -> str:
         setsid=True,
     )
     return "no server was running; started one for the next runs"
+
+
+def _now() -> float:
+    import time
+
+    return time.time()
 
 
 def _interpreter_options() -> list[str]:

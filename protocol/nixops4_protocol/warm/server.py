@@ -214,7 +214,7 @@ class Server:
         self.inode = os.stat(path).st_ino
         self.sources = sources
         self.lock = lock
-        self.idle = float(os.environ.get(IDLE_VARIABLE) or DEFAULT_IDLE_SECONDS)
+        self.idle = _idle_seconds()
         self.lifeline_read, self.lifeline = os.pipe()
         self.ended: dict[int, int] = {}
         """Wait statuses of reaped workers not yet looked at."""
@@ -331,3 +331,12 @@ class Server:
             os.unlink(self.path + ".lock")
         self.listener.close()
         os.close(self.lifeline)
+
+
+def _idle_seconds() -> float:
+    """`NIXOPS4_PROVIDER_WARM_IDLE` if it is a positive number, else the default."""
+    try:
+        seconds = float(os.environ.get(IDLE_VARIABLE) or DEFAULT_IDLE_SECONDS)
+    except ValueError:
+        return DEFAULT_IDLE_SECONDS
+    return seconds if seconds > 0 else DEFAULT_IDLE_SECONDS
