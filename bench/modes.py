@@ -75,7 +75,7 @@ class Modes:
 def modes() -> Iterator[Modes]:
     """Cold and warm environments; the warm servers end with the context."""
     compile_sources()
-    directory = tempfile.mkdtemp(prefix="nb", dir="/tmp")
+    directory = tempfile.mkdtemp(prefix="nb")
     base = {
         key: value
         for key, value in os.environ.items()

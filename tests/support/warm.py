@@ -142,7 +142,7 @@ def processes_mentioning(text: str) -> list[int]:
 @pytest.fixture
 def warm() -> Iterator[Warm]:
     """The warm server on, in a runtime directory of this test; its servers end with the test."""
-    directory = tempfile.mkdtemp(prefix="nw", dir="/tmp")  # short: socket paths max 107 bytes
+    directory = tempfile.mkdtemp(prefix="nw")  # keep it short: socket paths max 107 bytes
     env = {
         **os.environ,
         "NIXOPS4_PROVIDER_WARM": "1",
