@@ -57,8 +57,8 @@ in
     exampleDeployment = import ./deployment/example.nix;
   };
 
-  # The provider reference rendered by NixOps4's own renderProviderDocs (docs/reference has the
-  # same content generated from the Python models).
+  # The provider reference rendered by NixOps4's own renderProviderDocs (tests/nix/
+  # test_provider_docs.py evaluates it for every provider).
   docs = lib.mapAttrs (
     name: module:
     nixops4.lib.renderProviderDocs {

@@ -27,14 +27,7 @@ let
   );
 
   root = toString ../.;
-  topLevel = [
-    "pyproject.toml"
-    "README.md"
-    "LICENSE"
-    "protocol"
-    "providers"
-    "tests"
-  ];
+  topLevel = import ./source-files.nix;
   src = lib.cleanSourceWith {
     name = "nixops4-providers-source";
     src = ../.;
@@ -84,6 +77,11 @@ let
         postgresql
         knot-dns
       ];
+      # The tests start the installed executables: beside the interpreter in a virtualenv, on
+      # PATH here (tests/support/executables.py).
+      preCheck = ''
+        export PATH="$out/bin:$PATH"
+      '';
       # Nix inside the build sandbox is not available; the Nix tests run outside (docs/nix.md).
       disabledTestPaths = [ "tests/nix" ];
       __darwinAllowLocalNetworking = true;

@@ -30,9 +30,9 @@ sys.path.insert(0, str(ROOT))
 from nixops4_protocol import client
 
 from tests.support.dns_server import DnsServer, running_dns_server
+from tests.support.executables import installed
 from tests.support.postgres import PostgresServer, running_postgres
 
-BIN = Path(sys.executable).parent
 RECORD_ADDRESS = "198.51.100.10"
 
 Outputs = dict[str, dict[str, Any]]
@@ -104,7 +104,7 @@ def runner(*args: str) -> dict[str, Any]:
     shown = " ".join(a if len(a) < 60 else a[:57] + "..." for a in args[:5])
     print(f"    $ nixops4-provider-run {shown} ...", flush=True)
     result = subprocess.run(
-        [str(BIN / "nixops4-provider-run"), *args], stdout=subprocess.PIPE, text=True, check=False
+        [installed("nixops4-provider-run"), *args], stdout=subprocess.PIPE, text=True, check=False
     )
     if result.returncode != 0:
         raise SystemExit(f"demo failed at: nixops4-provider-run {shown}")
@@ -114,7 +114,7 @@ def runner(*args: str) -> dict[str, Any]:
 
 def apply(members: list[Member], state_inputs: dict[str, Any]) -> Outputs:
     """Apply the deployment once, as `nixops4 apply` does, and return every member's outputs."""
-    state_exe = str(BIN / "nixops4-postgresql")
+    state_exe = installed("nixops4-postgresql")
     print("  state: create (stateless: converge)")
     state_outputs = runner(
         "create",
@@ -133,7 +133,7 @@ def apply(members: list[Member], state_inputs: dict[str, Any]) -> Outputs:
         recorded = state["stateResourceReadResponse"]["state"]["resources"]
         for member in members:
             inputs = member.inputs(outputs)
-            exe = str(BIN / f"nixops4-{member.provider}")
+            exe = installed(f"nixops4-{member.provider}")
             common = ["--provider-exe", exe, "--type", member.type]
             previous = recorded.get(member.name) if member.stateful else None
             if previous is not None and previous["input_properties"] == inputs:

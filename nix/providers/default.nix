@@ -5,7 +5,7 @@
 # also evaluate where nothing can be built (documentation, evaluation tests).
 #
 # To add a provider: write ./<name>.nix like the others, list it here, add it to
-# `nixops4_providers.PROVIDERS` and run `python -m nixops4_protocol.nixgen --write`, which creates
+# `nixops4_providers.PROVIDERS` and run `scripts/generate.py`, which creates
 # ./<name>/resource-types.nix.
 { packagesFor }:
 let

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -86,14 +89,23 @@ def example_value(nix_type: nixgen.NixType) -> Any:
     if kind == "enum":
         return nix_type.values[0]
     if kind in ("int", "number"):
-        lowest, highest = nix_type.bounds
+        bounds = nix_type.bounds
+        lowest, highest = bounds.lowest, bounds.highest
+        if bounds.lowest_strict or bounds.highest_strict:
+            assert lowest is not None, "give the field an example"
+            assert highest is not None, "give the field an example"
+            return (lowest + highest) / 2
         return lowest if lowest is not None else min(1, highest if highest is not None else 1)
     return {"bool": False, "str": "example", "anything": "example"}[kind]
 
 
 def required_inputs(options: tuple[nixgen.NixOption, ...]) -> dict[str, Any]:
     """Example values for the options without a default."""
-    return {o.name: example_value(o.type) for o in options if o.default is nixgen.NO_DEFAULT}
+    return {
+        o.name: example_value(o.type)
+        for o in options
+        if o.default is nixgen.NO_DEFAULT or o.type.kind == "submodule"
+    }
 
 
 def example_inputs(model: type[BaseModel]) -> dict[str, Any]:
@@ -104,3 +116,56 @@ def example_inputs(model: type[BaseModel]) -> dict[str, Any]:
         if wire in inputs and info.examples:
             inputs[wire] = info.examples[0]
     return inputs
+
+
+PROVIDER_DOCS_NIX = Path(__file__).with_name("provider-docs.nix")
+
+
+@dataclass(frozen=True)
+class DocPage:
+    """A page renderProviderDocs would build: its shell script and the option lists it includes."""
+
+    text: str
+    options: list[dict[str, Any]]
+
+
+def _embedded(text: str, opening: str) -> Iterator[tuple[Any, int, int]]:
+    """JSON values written between `opening<` and `>opening` in `text`, with their spans."""
+    decoder = json.JSONDecoder()
+    start = text.find(f"{opening}<")
+    while start != -1:
+        value, end = decoder.raw_decode(text, start + len(opening) + 1)
+        assert text.startswith(f">{opening}", end), f"unterminated {opening} in {text[start:]}"
+        yield value, start, end + len(opening) + 1
+        start = text.find(f"{opening}<", end)
+
+
+def render_provider_docs(provider_module: str) -> dict[str, DocPage]:
+    """The pages NixOps4's renderProviderDocs makes of a provider module, by file name."""
+    built = nix_eval(
+        PROVIDER_DOCS_NIX, "--arg", "provider", provider_module, env=source_overrides()
+    )
+    ((directory, _, _),) = _embedded(built, "PAGE")
+    pages = {}
+    for page, _, _ in _embedded(directory["text"], "PAGE"):
+        options = [value for value, _, _ in _embedded(page["text"], "OPTIONS")]
+        pages[page["name"]] = DocPage(text=page["text"], options=options)
+    return pages
+
+
+def pip_install(project: Path, target: Path) -> None:
+    """Install the Python project at `project` into `target` with pip, offline and without deps."""
+    options = [
+        "-q",
+        "--no-deps",
+        "--no-build-isolation",
+        "--no-index",
+        "--disable-pip-version-check",
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "install", *options, "--target", str(target), str(project)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, f"pip install {project} failed:\n{result.stderr}"

@@ -8,7 +8,6 @@ Needs Nix and the nixpkgs lib / NixOps4 sources (skips without them, like the ot
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from nixops4_protocol.testing import outputs_of, run_requests
 
 from tests.nix.support import REPOSITORY, nix_eval, source_overrides
 from tests.support.dns_server import DnsServer
+from tests.support.executables import installed
 from tests.support.postgres import PostgresServer
 
 ORDER = ("appPassword", "appRole", "appDatabase", "dbRecord")
@@ -46,7 +46,7 @@ def test_example_deployment_applies_through_the_providers(
     outputs: dict[str, Any] = {}
     for name in ORDER:
         member = _member(name, outputs, settings)
-        command = [str(Path(sys.executable).parent / f"nixops4-{_provider(member['type'])}")]
+        command = [installed(f"nixops4-{_provider(member['type'])}")]
         stateful = member["state"] is not None
         run = run_requests(
             command,

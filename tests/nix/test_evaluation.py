@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from nixops4_protocol import nixgen
+from nixops4_protocol.nixgen.files import load_provider
+from nixops4_protocol.nixgen.nixexpr import nix_attr_name
 from nixops4_providers import PROVIDERS
 
 from tests import example_provider
@@ -65,8 +67,7 @@ def inputs_sent(provider_module: str, declared: dict[str, dict[str, Any]]) -> An
 
 def assert_models_accept(provider: Provider, provider_module: str) -> None:
     """Every type's inputs, as NixOps4 sends them, validate and dump back unchanged."""
-    skipped: dict[str, str] = {}
-    decls = nixgen.resource_type_decls(provider, skipped)
+    decls = nixgen.resource_type_decls(provider)
     models = {d.name: provider.resource_class(d.name).inputs_model for d in decls}
     declared = {
         name: example_inputs(model) | EXAMPLE_INPUTS.get((provider.name, name), {})
@@ -82,28 +83,42 @@ def assert_models_accept(provider: Provider, provider_module: str) -> None:
         assert dumped == sent[name], f"{provider.name} {name}: defaults differ from the model's"
 
 
+EXPORTED_MODULES = f"""\
+let
+  sources = import {REPOSITORY}/npins;
+  pkgs = {{
+    lib = import (sources.nixpkgs.outPath + "/lib");
+    stdenv.hostPlatform.system = builtins.currentSystem;
+  }};
+in
+(import {REPOSITORY}/default.nix {{ inherit sources pkgs; }}).modules.nixops4Provider"""
+"""The provider modules `default.nix` exports (given nixpkgs' lib only: nothing gets built)."""
+
+
 def provider_module(name: str) -> str:
-    """A Nix expression for the committed provider module `name` (executables left unbuilt)."""
-    return f'(import {REPOSITORY}/nix/providers {{ packagesFor = throw "no packages"; }}).{name}'
+    """A Nix expression for the provider module `name` that default.nix exports."""
+    return f"({EXPORTED_MODULES}).{nix_attr_name(name)}"
 
 
-def loaded_providers() -> list[str]:
-    """The providers of the suite whose modules exist."""
-    return sorted(nixgen.load_providers(PROVIDERS)[0])
+def test_default_nix_exports_a_module_per_provider(tmp_path: Path) -> None:
+    """Every provider in PROVIDERS has a module in default.nix, and there are no others."""
+    expression = tmp_path / "names.nix"
+    expression.write_text(f"builtins.attrNames ({EXPORTED_MODULES})\n")
+    assert nix_eval(expression, env=source_overrides()) == sorted(PROVIDERS)
 
 
-@pytest.mark.parametrize("name", loaded_providers())
+@pytest.mark.parametrize("name", sorted(PROVIDERS))
 def test_provider_module_inputs_match_models(name: str) -> None:
     """The committed provider module of `name` declares exactly what its models accept."""
-    provider = nixgen.load_providers({name: PROVIDERS[name]})[0][name]
+    provider, _ = load_provider(PROVIDERS[name])
     assert_models_accept(provider, provider_module(name))
 
 
 @pytest.fixture
 def example_module(tmp_path: Path) -> str:
     """A provider module for the example provider with freshly generated resource types."""
-    decls = nixgen.resource_type_decls(example_provider.provider)
-    (tmp_path / "resource-types.nix").write_text(nixgen.resource_types_nix(decls))
+    files = nixgen.render(example_provider.provider)
+    (tmp_path / "resource-types.nix").write_text(files["resource-types.nix"])
     (tmp_path / "provider.nix").write_text(EXAMPLE_MODULE)
     return str(tmp_path / "provider.nix")
 
@@ -137,7 +152,7 @@ def test_example_deployment_inputs_match_models() -> None:
         json.dumps(outputs),
         env=source_overrides(),
     )
-    providers = nixgen.load_providers(PROVIDERS)[0]
+    providers = {name: load_provider(entry)[0] for name, entry in PROVIDERS.items()}
     types = {"role": "postgresql", "database": "postgresql", "secret": "secrets", "record": "dns"}
     assert members["appRole"]["inputs"]["passwordFile"] == "/run/app-db-password"
     assert members["appDatabase"]["inputs"]["owner"] == "app"

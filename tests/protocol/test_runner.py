@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 from tests.protocol.test_process import EXAMPLE
+from tests.support.executables import installed
 
-RUNNER = str(Path(sys.executable).parent / "nixops4-provider-run")
+RUNNER = installed("nixops4-provider-run")
 PROVIDER = ["--provider-exe", EXAMPLE[0], "--provider-arg", EXAMPLE[1]]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -19,7 +18,9 @@ from nixops4_protocol.client import (
 )
 from nixops4_protocol.testing import TRANSCRIPT, Run, outputs_of, run_requests
 
-COMMAND = [str(Path(sys.executable).parent / "nixops4-secrets")]
+from tests.support.executables import installed
+
+COMMAND = [installed("nixops4-secrets")]
 """The installed provider executable, as nixops4 starts it."""
 
 TYPE = "secret"
