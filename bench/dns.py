@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ import dns.query
 import dns.update
 
 from bench.modes import Modes, modes
-from bench.report import Row, measure, median_seconds, peak_kib, print_table
+from bench.report import Row, interleaved, median_seconds, one_run, peak_kib, peak_of, print_table
 from tests.support.dns_server import DnsServer, running_dns_server
 
 ORDER = 2
@@ -129,50 +130,54 @@ def rows(modes: Modes, count: int = 30) -> list[Row]:
     ):
         knot_key, bind_key = key_files(server, Path(scratch))
         keyring = server.key.keyring()
-        floors = [
-            ([knsupdate, "-k", str(knot_key)], "knsupdate", TARGET),
-            ([nsupdate, "-k", str(bind_key)], "nsupdate", TARGET),
-        ]
-        measured = [
-            (median_seconds(partial(with_tool, server, command), runs=count, warmup=3),
-             name, target, peak_kib(command, tool_script(server), None))
-            for command, name, target in floors
-        ]  # fmt: skip
-        library = median_seconds(lambda: with_dnspython(server, keyring), runs=count, warmup=3)
+        tools = {
+            "knsupdate": [knsupdate, "-k", str(knot_key)],
+            "nsupdate": [nsupdate, "-k", str(bind_key)],
+        }
         modes.start_server(PROVIDER)
+        fresh = partial(fresh_record, server)
+        actions: dict[str, Callable[[], object]] = {
+            name: partial(with_tool, server, command) for name, command in tools.items()
+        }
+        actions["dnspython"] = partial(with_dnspython, server, keyring)
+        actions["cold"] = one_run(PROVIDER, fresh, modes.cold, b"createResourceResponse")
+        actions["warm"] = one_run(PROVIDER, fresh, modes.warm, b"createResourceResponse")
+        medians = interleaved(actions, runs=count, warmup=3)
+        modes.require_warm(PROVIDER)
         found: list[Row] = []
         for mode, env in (("cold", modes.cold), ("warm", modes.warm)):
-            ours = measure(
-                PROVIDER, lambda: record_request(server, f"p{next(_serial)}"), runs=count,
-                warmup=3, env=env, expect=b"createResourceResponse",
-            )  # fmt: skip
-            if mode == "warm":
-                modes.require_warm(PROVIDER)
-            for floor, floor_name, target, _ in measured:
+            peak = peak_of(PROVIDER, fresh, env)
+            for name in tools:
                 found.append(
                     Row(
-                        f"dns: one record, one process, {mode}", ours.seconds, floor,
-                        f"{floor_name} per record", WARM_TARGET if mode == "warm" else target,
-                        ours.peak_kib, MEMORY_TARGET_MIB[mode],
+                        f"dns: one record, one process, {mode}", medians[mode], medians[name],
+                        f"{name} per record", WARM_TARGET if mode == "warm" else TARGET,
+                        peak, MEMORY_TARGET_MIB[mode],
                     )
                 )  # fmt: skip
             found.append(
                 Row(
-                    f"dns: one record, one process, {mode}", ours.seconds, library,
+                    f"dns: one record, one process, {mode}", medians[mode], medians["dnspython"],
                     "dnspython in one process per record", 1.5,
                 )
             )  # fmt: skip
         batched = median_seconds(lambda: with_zone_records(server, count), runs=5) / count
-        for floor, floor_name, target, _ in measured:
+        for name in tools:
             found.append(
                 Row(
                     f"dns: {count} records in one zone_records process, per record", batched,
-                    floor, f"{floor_name} per record", target,
+                    medians[name], f"{name} per record", TARGET,
                 )
             )  # fmt: skip
-        for floor, floor_name, _, peak in measured:
-            found.append(Row(f"{floor_name} (floor)", floor, floor, floor_name, None, peak))
+        for name, command in tools.items():
+            peak = peak_kib(command, tool_script(server), None)
+            found.append(Row(f"{name} (floor)", medians[name], medians[name], name, None, peak))
     return found
+
+
+def fresh_record(server: DnsServer) -> bytes:
+    """The request creating a record no earlier run created."""
+    return record_request(server, f"p{next(_serial)}")
 
 
 def tool_script(server: DnsServer) -> bytes:

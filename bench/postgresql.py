@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from nixops4_providers.postgresql.scram import scram_sha256_verifier
 from psycopg import sql
 
 from bench.modes import Modes, modes
-from bench.report import Row, measure, median_seconds, peak_kib, print_table
+from bench.report import Row, interleaved, one_run, peak_kib, peak_of, print_table
 from tests.support.postgres import PostgresServer, running_postgres
 
 ORDER = 1
@@ -76,6 +77,11 @@ def with_psql(server: PostgresServer, psql: str) -> list[str]:
             "-d", "postgres", "-c", text]  # fmt: skip
 
 
+def fresh_role(server: PostgresServer, password_file: Path) -> bytes:
+    """The request creating a role no earlier run created."""
+    return role_request(server, f"bench_p{next(_serial)}", password_file)
+
+
 def rows(modes: Modes, count: int = 30) -> list[Row]:
     """Role creation, one process each, cold and warm, against `psql -c` in the same run."""
     psql = _psql()
@@ -84,30 +90,30 @@ def rows(modes: Modes, count: int = 30) -> list[Row]:
         password_file.write_text("bench-password\n", encoding="utf-8")
         password_file.chmod(0o600)
         env = {**os.environ, "PGPASSWORD": server.password}
-        floor = median_seconds(
-            lambda: subprocess.run(
-                with_psql(server, psql), env=env, capture_output=True, check=True
-            ),
-            runs=count,
-        )
-        floor_peak = peak_kib(with_psql(server, psql), b"", env)
         modes.start_server(PROVIDER)
+        medians = interleaved(
+            {
+                "floor": lambda: subprocess.run(
+                    with_psql(server, psql), env=env, capture_output=True, check=True
+                ),
+                "cold": one_run(PROVIDER, partial(fresh_role, server, password_file), modes.cold,
+                                b"createResourceResponse"),
+                "warm": one_run(PROVIDER, partial(fresh_role, server, password_file), modes.warm,
+                                b"createResourceResponse"),
+            },
+            runs=count,
+            warmup=2,
+        )  # fmt: skip
+        modes.require_warm(PROVIDER)
+        floor = medians["floor"]
+        floor_peak = peak_kib(with_psql(server, psql), b"", env)
         found = []
         for mode, provider_env in (("cold", modes.cold), ("warm", modes.warm)):
-            ours = measure(
-                PROVIDER,
-                lambda: role_request(server, f"bench_p{next(_serial)}", password_file),
-                runs=count,
-                warmup=2,
-                env=provider_env,
-                expect=b"createResourceResponse",
-            )
-            if mode == "warm":
-                modes.require_warm(PROVIDER)
+            peak = peak_of(PROVIDER, partial(fresh_role, server, password_file), provider_env)
             found.append(
                 Row(
-                    f"postgresql: one login role, one process, {mode}", ours.seconds, floor,
-                    "psql -c CREATE ROLE", TARGET[mode], ours.peak_kib, MEMORY_TARGET_MIB[mode],
+                    f"postgresql: one login role, one process, {mode}", medians[mode], floor,
+                    "psql -c CREATE ROLE", TARGET[mode], peak, MEMORY_TARGET_MIB[mode],
                 )
             )  # fmt: skip
     found.append(

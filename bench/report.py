@@ -96,6 +96,50 @@ def peak_kib(command: Sequence[str], stdin: bytes, env: dict[str, str] | None = 
     return peak
 
 
+def interleaved(
+    actions: dict[str, Callable[[], object]], *, runs: int, warmup: int = 1
+) -> dict[str, float]:
+    """Median wall time of each action, run in turn (one of each per round).
+
+    Taking turns keeps a floor and the rows compared with it under the same load, even when
+    the machine's load drifts during the benchmark.
+    """
+    samples: dict[str, list[float]] = {name: [] for name in actions}
+    for round_number in range(warmup + runs):
+        for name, action in actions.items():
+            started = time.perf_counter()
+            action()
+            if round_number >= warmup:
+                samples[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def one_run(
+    command: Sequence[str],
+    stdin: Callable[[], bytes],
+    env: dict[str, str] | None = None,
+    expect: bytes = b"",
+) -> Callable[[], None]:
+    """An action for `interleaved`: one run of `command`, checking its stdout has `expect`."""
+
+    def action() -> None:
+        sample = run_process(command, stdin(), env)
+        if expect not in sample.stdout:
+            raise RuntimeError(f"{command}: expected {expect!r} in {sample.stdout[:300]!r}")
+
+    return action
+
+
+def peak_of(
+    command: Sequence[str],
+    stdin: Callable[[], bytes],
+    env: dict[str, str] | None = None,
+    runs: int = 3,
+) -> int:
+    """The highest peak memory (KiB) of `runs` runs of `command`."""
+    return max(peak_kib(command, stdin(), env) for _ in range(runs))
+
+
 @dataclass(frozen=True)
 class Measured:
     """The median wall time and the highest peak memory of a series of processes."""

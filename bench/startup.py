@@ -14,13 +14,14 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
 from nixops4_providers import PROVIDERS
 
 from bench.modes import ROOT, Modes, modes
-from bench.report import Row, measure, print_table
+from bench.report import Row, interleaved, one_run, peak_of, print_table
 
 ORDER = 0
 """Place of these rows in the table of `python -m bench`."""
@@ -60,48 +61,56 @@ def _request(type_name: str) -> bytes:
     return json.dumps({"createResourceRequest": body}).encode() + b"\n"
 
 
+PASS = [sys.executable, "-c", "pass"]
+PYDANTIC = [sys.executable, "-c", "from pydantic import BaseModel"]
+
+
 def rows(modes: Modes, runs: int = 30) -> list[Row]:
-    """Start-up rows of every provider, cold and warm, with the floors measured here."""
-    floor = measure([sys.executable, "-c", "pass"], lambda: b"", runs=runs)
-    pydantic = measure(
-        [sys.executable, "-c", "from pydantic import BaseModel"], lambda: b"", runs=runs
-    )
+    """Start-up rows of every provider, cold and warm, each block with its floors interleaved."""
     found: list[Row] = []
+    nothing = partial(bytes)
     for name, command in provider_commands().items():
         modes.start_server(command)
-        for label, request in (
-            ("unknown type", _request("no-such-type")),
-            ("invalid inputs", _request(first_type(name))),
-        ):
+        requests = {
+            "unknown type": _request("no-such-type"),
+            "invalid inputs": _request(first_type(name)),
+        }
+        actions: dict[str, Callable[[], object]] = {
+            "floor": one_run(PASS, nothing),
+            "pydantic": one_run(PYDANTIC, nothing),
+        }
+        for label, request in requests.items():
             for mode, env in (("cold", modes.cold), ("warm", modes.warm)):
-                ours = measure(
-                    command, partial(bytes, request), runs=runs, env=env, expect=b"errorResponse"
-                )
+                stdin = partial(bytes, request)
+                actions[f"{label}, {mode}"] = one_run(command, stdin, env, b"errorResponse")
+        medians = interleaved(actions, runs=runs)
+        modes.require_warm(command)
+        for label, request in requests.items():
+            for mode, env in (("cold", modes.cold), ("warm", modes.warm)):
                 target = WARM_TARGET if mode == "warm" else COLD_TARGET
+                peak = peak_of(command, partial(bytes, request), env)
                 found.append(
                     Row(
-                        f"{name}: {label}, {mode}", ours.seconds, floor.seconds,
-                        "python -c pass", target, ours.peak_kib, MEMORY_TARGET_MIB[mode],
+                        f"{name}: {label}, {mode}", medians[f"{label}, {mode}"], medians["floor"],
+                        "python -c pass", target, peak, MEMORY_TARGET_MIB[mode],
                     )
                 )  # fmt: skip
-                if mode == "warm":
-                    modes.require_warm(command)
                 if mode == "cold" and label == "invalid inputs":
                     found.append(
                         Row(
-                            f"{name}: {label}, cold", ours.seconds, pydantic.seconds,
-                            "import pydantic", 2.0,
+                            f"{name}: {label}, cold", medians[f"{label}, cold"],
+                            medians["pydantic"], "import pydantic", 2.0,
                         )
                     )  # fmt: skip
-    found += _launcher_rows(modes, runs, floor.seconds)
+    found += _launcher_rows(modes, runs)
     found.append(
-        Row("python -c pass (floor)", floor.seconds, floor.seconds, "python -c pass", None,
-            floor.peak_kib)
+        Row("python -c pass (floor, last block)", medians["floor"], medians["floor"],
+            "python -c pass", None, peak_of(PASS, nothing))
     )  # fmt: skip
     return found
 
 
-def _launcher_rows(modes: Modes, runs: int, floor: float) -> list[Row]:
+def _launcher_rows(modes: Modes, runs: int) -> list[Row]:
     """dns warm through a launcher without pip's console-script template (which imports `re`).
 
     Shows what the thin client costs on its own, e.g. for an executable written by a package
@@ -113,23 +122,23 @@ def _launcher_rows(modes: Modes, runs: int, floor: float) -> list[Row]:
         "from nixops4_protocol.warm.client import launch; launch('nixops4_providers.dns:provider')",
     ]
     modes.start_server(launcher)
-    found = []
-    for label, request in (
-        ("unknown type", _request("no-such-type")),
-        ("invalid inputs", _request(first_type("dns"))),
-    ):
-        ours = measure(
-            launcher, partial(bytes, request), runs=runs, env=modes.warm, expect=b"errorResponse"
+    requests = {
+        "unknown type": _request("no-such-type"),
+        "invalid inputs": _request(first_type("dns")),
+    }
+    actions: dict[str, Callable[[], object]] = {"floor": one_run(PASS, partial(bytes))}
+    for label, request in requests.items():
+        actions[label] = one_run(launcher, partial(bytes, request), modes.warm, b"errorResponse")
+    medians = interleaved(actions, runs=runs)
+    modes.require_warm(launcher)
+    return [
+        Row(
+            f"dns: {label}, warm, launcher without the console-script template", medians[label],
+            medians["floor"], "python -c pass", WARM_TARGET,
+            peak_of(launcher, partial(bytes, request), modes.warm), MEMORY_TARGET_MIB["warm"],
         )
-        modes.require_warm(launcher)
-        found.append(
-            Row(
-                f"dns: {label}, warm, launcher without the console-script template",
-                ours.seconds, floor, "python -c pass", WARM_TARGET, ours.peak_kib,
-                MEMORY_TARGET_MIB["warm"],
-            )
-        )  # fmt: skip
-    return found
+        for label, request in requests.items()
+    ]  # fmt: skip
 
 
 def main() -> None:
