@@ -37,9 +37,14 @@ def outputs(result: Result, index: int = 0) -> dict[str, Any]:
 
 
 def without_pid(result: Result) -> list[dict[str, Any]]:
-    """The responses with the probe's pid left out (it differs warm and cold by design)."""
+    """The responses without the probe's pid and `preloaded` (they differ warm and cold)."""
     return [
-        {kind: {**body, "outputProperties": {**body["outputProperties"], "pid": 0}}}
+        {
+            kind: {
+                **body,
+                "outputProperties": {**body["outputProperties"], "pid": 0, "preloaded": None},
+            }
+        }
         if "outputProperties" in body
         else {kind: body}
         for response in result.responses
@@ -58,6 +63,16 @@ def test_first_run_is_served_in_process_and_starts_the_server(warm: Warm) -> Non
     assert not second.served_in_process, second.stderr
     assert outputs(second)["pid"] != second.pid
     assert second.status == 0
+
+
+def test_worker_has_the_imports_providers_defer_into_functions(warm: Warm) -> None:
+    """A module a provider imports only inside a function is already loaded in a warm worker."""
+    warm.start(PROBE)
+    hot = run(PROBE, [probe()], warm.env)
+    cold = run(PROBE, [probe()], warm.cold_env)
+    assert not hot.served_in_process, hot.stderr
+    assert outputs(hot)["preloaded"] is True
+    assert outputs(cold)["preloaded"] is False
 
 
 def test_worker_runs_with_the_clients_cwd_umask_argv_environment_and_stdio(

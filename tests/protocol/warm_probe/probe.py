@@ -35,6 +35,7 @@ class ProbeOutputs(Model):
     value: str | None = Field(description="The environment variable `variable`.")
     stdin_is_null: bool = Field(description="Whether fd 0 is /dev/null (stdout discipline).")
     stdout_is_stderr: bool = Field(description="Whether fd 1 is fd 2 (stdout discipline).")
+    preloaded: bool = Field(description="Whether the module `_deferred` imports was loaded.")
 
 
 class Probe(Resource[ProbeInputs, ProbeOutputs]):
@@ -46,6 +47,8 @@ class Probe(Resource[ProbeInputs, ProbeOutputs]):
 
     def create(self, inputs: ProbeInputs, ctx: Context) -> ProbeOutputs:
         """Report, or end the process as asked."""
+        preloaded = "colorsys" in sys.modules
+        _deferred()
         time.sleep(inputs.sleep)
         sys.stderr.flush()
         if inputs.exit_code is not None:
@@ -66,5 +69,13 @@ class Probe(Resource[ProbeInputs, ProbeOutputs]):
                 "value": os.environ.get(inputs.variable),
                 "stdinIsNull": os.path.samestat(os.fstat(0), os.stat(os.devnull)),
                 "stdoutIsStderr": os.path.samestat(os.fstat(1), os.fstat(2)),
+                "preloaded": preloaded,
             }
         )
+
+
+def _deferred() -> None:
+    """Stands for a backend client a provider imports only when a request needs it."""
+    import colorsys
+
+    colorsys.rgb_to_hsv(0, 0, 0)
