@@ -1,0 +1,1 @@
+"""Benchmarks of provider start-up and backend operations: `python -m bench`."""

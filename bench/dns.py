@@ -27,6 +27,10 @@ from typing import Any
 
 import dns.query
 import dns.update
+from nixops4_protocol.requests import create_request
+from nixops4_protocol.testing import inputs
+from nixops4_providers.dns.record import RecordInputs
+from nixops4_providers.dns.zone_records import ZoneRecordsInputs
 
 from bench.modes import Modes, modes
 from bench.report import Row, interleaved, median_seconds, one_run, peak_kib, peak_of, print_table
@@ -55,14 +59,9 @@ def _program(name: str, package: str) -> str:
 
 def record_request(server: DnsServer, name: str) -> bytes:
     """The createResourceRequest line for one A record."""
-    inputs = {
-        "server": server.server_inputs(), "zone": server.zone, "name": name, "type": "A",
-        "ttl": 300, "values": ["192.0.2.1"], "adopt": False,
-    }  # fmt: skip
-    request = {
-        "createResourceRequest": {"type": "record", "inputProperties": inputs, "isStateful": False}
-    }
-    return json.dumps(request).encode() + b"\n"
+    record = inputs(RecordInputs, server=server.server_inputs(), zone=server.zone, name=name,
+                    type="A", ttl=300, values=["192.0.2.1"])  # fmt: skip
+    return json.dumps(create_request("record", record)).encode() + b"\n"
 
 
 def zone_records_request(server: DnsServer, count: int) -> bytes:
@@ -72,15 +71,9 @@ def zone_records_request(server: DnsServer, count: int) -> bytes:
         {"name": f"z{batch}-{index}", "type": "A", "ttl": 300, "values": ["192.0.2.1"]}
         for index in range(count)
     ]
-    inputs = {
-        "server": server.server_inputs(), "zone": server.zone, "records": records, "adopt": False,
-    }  # fmt: skip
-    request = {
-        "createResourceRequest": {
-            "type": "zone_records", "inputProperties": inputs, "isStateful": False,
-        }
-    }  # fmt: skip
-    return json.dumps(request).encode() + b"\n"
+    zone = inputs(ZoneRecordsInputs, server=server.server_inputs(), zone=server.zone,
+                  records=records)  # fmt: skip
+    return json.dumps(create_request("zone_records", zone)).encode() + b"\n"
 
 
 def with_zone_records(server: DnsServer, count: int) -> None:

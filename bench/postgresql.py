@@ -18,9 +18,11 @@ import sys
 import tempfile
 from functools import partial
 from pathlib import Path
-from typing import Any
 
-from nixops4_providers.postgresql.scram import scram_sha256_verifier
+from nixops4_protocol.requests import create_request
+from nixops4_protocol.testing import inputs
+from nixops4_providers.postgresql.role import RoleInputs
+from nixops4_providers.scram import scram_sha256_verifier
 from psycopg import sql
 
 from bench.modes import Modes, modes
@@ -50,17 +52,9 @@ def _psql() -> str:
 
 def role_request(server: PostgresServer, name: str, password_file: Path) -> bytes:
     """The createResourceRequest line for a login role with a password."""
-    inputs: dict[str, Any] = {
-        "connection": server.connection_inputs(), "adopt": False, "name": name, "login": True,
-        "superuser": False, "createdb": False, "createrole": False, "inherit": True,
-        "replication": False, "bypassrls": False, "connectionLimit": -1, "validUntil": None,
-        "memberOf": [], "settings": {}, "passwordFile": str(password_file),
-        "passwordIterations": 4096, "ownedObjects": "refuse", "reassignOwnedTo": None,
-    }  # fmt: skip
-    request = {
-        "createResourceRequest": {"type": "role", "inputProperties": inputs, "isStateful": False}
-    }
-    return json.dumps(request).encode() + b"\n"
+    role = inputs(RoleInputs, connection=server.connection_inputs(), name=name, login=True,
+                  passwordFile=str(password_file))  # fmt: skip
+    return json.dumps(create_request("role", role)).encode() + b"\n"
 
 
 def with_psql(server: PostgresServer, psql: str) -> list[str]:

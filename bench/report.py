@@ -45,8 +45,8 @@ def run_process(command: Sequence[str], stdin: bytes, env: dict[str, str] | None
         stderr=subprocess.DEVNULL,
         env=env,
     )
-    assert process.stdin is not None
-    assert process.stdout is not None
+    if process.stdin is None or process.stdout is None:
+        raise RuntimeError("the process's pipes were not opened")
     process.stdin.write(stdin)
     process.stdin.close()
     stdout = process.stdout.read()

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+from nixops4_protocol.requests import create_request
 from nixops4_providers import PROVIDERS
 
 from bench.modes import ROOT, Modes, modes
@@ -57,8 +58,8 @@ def first_type(name: str) -> str:
 
 
 def _request(type_name: str) -> bytes:
-    body = {"type": type_name, "inputProperties": {"benchUnknownField": 1}, "isStateful": True}
-    return json.dumps({"createResourceRequest": body}).encode() + b"\n"
+    request = create_request(type_name, {"benchUnknownField": 1}, stateful=True)
+    return json.dumps(request).encode() + b"\n"
 
 
 PASS = [sys.executable, "-c", "pass"]

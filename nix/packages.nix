@@ -83,7 +83,7 @@ let
         export PATH="$out/bin:$PATH"
       '';
       # Nix inside the build sandbox is not available; the Nix tests run outside (docs/nix.md).
-      disabledTestPaths = [ "tests/nix" ];
+      disabledTestPaths = [ "tests/nix" "tests/proxmox" ]; # fakepve is not in nixpkgs
       __darwinAllowLocalNetworking = true;
 
       meta = {

@@ -5,6 +5,7 @@
   "pyproject.toml"
   "README.md"
   "LICENSE"
+  "examples"
   "protocol"
   "providers"
   "scripts"

@@ -171,7 +171,8 @@ def apply(members: list[Member], state_inputs: dict[str, Any]) -> Outputs:
                     patch=patch,
                 )
                 reply = state_process.request(event)
-                assert "stateResourceEventResponse" in reply, reply
+                if "stateResourceEventResponse" not in reply:
+                    raise SystemExit(f"the state event was refused: {reply}")
                 print(f"  {member.name}: state event recorded")
             print(f"    outputs: {json.dumps(outputs[member.name])}")
     return outputs
@@ -186,9 +187,11 @@ def check(pg: PostgresServer, dns: DnsServer, outputs: Outputs) -> None:
         f"  role {user} logs in to database {database} with the generated password (never printed)"
     )
     found = dns.rrset(f"db.{dns.zone}", "A")
-    assert found is not None, "the record is missing"
+    if found is None:
+        raise SystemExit("the record is missing")
     print(f"  db.{dns.zone} A {sorted(found[1])} (ttl {found[0]})")
-    assert found[1] == {RECORD_ADDRESS}
+    if found[1] != {RECORD_ADDRESS}:
+        raise SystemExit(f"the record holds {sorted(found[1])}, not {RECORD_ADDRESS}")
 
 
 def main() -> None:
@@ -209,7 +212,8 @@ def main() -> None:
             first = apply(members, state_inputs)
             print("== apply 2 (nothing changes)")
             second = apply(members, state_inputs)
-            assert first == second, "the second apply changed outputs"
+            if first != second:
+                raise SystemExit("the second apply changed outputs")
             print("  every output is identical to the first apply")
             print("== check")
             check(pg, dns, second)

@@ -14,5 +14,6 @@ in
 {
   dns = provider ./dns.nix;
   postgresql = provider ./postgresql.nix;
+  proxmox = provider ./proxmox.nix;
   secrets = provider ./secrets.nix;
 }

@@ -9,6 +9,26 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from .requests import (
+    create_request,
+    destroy_request,
+    extant,
+    state_event_request,
+    state_read_request,
+    update_request,
+)
+
+__all__ = [
+    "ProviderExitedError",
+    "ProviderProcess",
+    "create_request",
+    "destroy_request",
+    "extant",
+    "state_event_request",
+    "state_read_request",
+    "update_request",
+]
+
 
 class ProviderExitedError(Exception):
     """The provider closed its stdout instead of answering."""
@@ -38,14 +58,13 @@ class ProviderProcess:
 
     def send_line(self, line: bytes) -> None:
         """Write one raw line (a newline is added) to the provider's stdin."""
-        assert self.process.stdin is not None
-        self.process.stdin.write(line + b"\n")
-        self.process.stdin.flush()
+        stdin = _stream(self.process.stdin, "stdin")
+        stdin.write(line + b"\n")
+        stdin.flush()
 
     def read_response(self) -> dict[str, Any]:
         """Read one response line; raise ProviderExitedError at end of output."""
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
+        line = _stream(self.process.stdout, "stdout").readline()
         if not line:
             code = self.process.wait()
             raise ProviderExitedError(f"provider exited with status {code} without answering")
@@ -59,11 +78,10 @@ class ProviderProcess:
 
     def close(self, timeout: float = 30.0) -> tuple[int, bytes]:
         """Close stdin (EOF), wait for exit; return the exit status and any further stdout."""
-        assert self.process.stdin is not None
-        assert self.process.stdout is not None
-        self.process.stdin.close()
-        rest = self.process.stdout.read()
-        self.process.stdout.close()
+        stdout = _stream(self.process.stdout, "stdout")
+        _stream(self.process.stdin, "stdin").close()
+        rest = stdout.read()
+        stdout.close()
         return self.process.wait(timeout=timeout), rest
 
     def __enter__(self) -> ProviderProcess:
@@ -88,71 +106,8 @@ class ProviderProcess:
                 stream.close()
 
 
-def create_request(type_name: str, inputs: dict[str, Any], *, stateful: bool) -> dict[str, Any]:
-    """Build a createResourceRequest."""
-    return {
-        "createResourceRequest": {
-            "type": type_name,
-            "inputProperties": inputs,
-            "isStateful": stateful,
-        }
-    }
-
-
-def extant(
-    type_name: str, inputs: dict[str, Any], outputs: dict[str, Any] | None
-) -> dict[str, Any]:
-    """Build the `resource` object of update, destroy and state requests."""
-    resource: dict[str, Any] = {"type": type_name, "inputProperties": inputs}
-    if outputs is not None:
-        resource["outputProperties"] = outputs
-    return resource
-
-
-def update_request(
-    type_name: str,
-    inputs: dict[str, Any],
-    previous_inputs: dict[str, Any],
-    previous_outputs: dict[str, Any],
-) -> dict[str, Any]:
-    """Build an updateResourceRequest."""
-    return {
-        "updateResourceRequest": {
-            "resource": extant(type_name, previous_inputs, previous_outputs),
-            "inputProperties": inputs,
-        }
-    }
-
-
-def destroy_request(
-    type_name: str, inputs: dict[str, Any], outputs: dict[str, Any] | None
-) -> dict[str, Any]:
-    """Build a destroyResourceRequest."""
-    return {"destroyResourceRequest": {"resource": extant(type_name, inputs, outputs)}}
-
-
-def state_read_request(
-    type_name: str, inputs: dict[str, Any], outputs: dict[str, Any] | None
-) -> dict[str, Any]:
-    """Build a stateResourceReadRequest."""
-    return {"stateResourceReadRequest": {"resource": extant(type_name, inputs, outputs)}}
-
-
-def state_event_request(
-    type_name: str,
-    inputs: dict[str, Any],
-    outputs: dict[str, Any] | None,
-    *,
-    event: str,
-    patch: list[dict[str, Any]],
-    nixops_version: str = "0.1.0",
-) -> dict[str, Any]:
-    """Build a stateResourceEvent."""
-    return {
-        "stateResourceEvent": {
-            "resource": extant(type_name, inputs, outputs),
-            "event": event,
-            "nixopsVersion": nixops_version,
-            "patch": patch,
-        }
-    }
+def _stream(stream: IO[bytes] | None, name: str) -> IO[bytes]:
+    """The provider's piped `name` stream; it always exists, as the process is started with pipes."""
+    if stream is None:
+        raise RuntimeError(f"the provider process has no piped {name}")
+    return stream

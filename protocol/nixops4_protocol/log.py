@@ -6,15 +6,35 @@ import os
 import re
 import sys
 from collections.abc import MutableMapping
-from typing import Any, TextIO, cast
+from typing import Any, Protocol, TextIO, cast
 
 import structlog
 from pydantic import SecretStr
 
 from .redaction import REDACTED, is_registered_secret_key, scrub
 
-Logger = Any
-"""A bound structlog logger (structlog's own types are too loose to be worth spelling out)."""
+
+class Logger(Protocol):
+    """A structured logger bound to context (`ctx.log`): an event text and key-value fields.
+
+    Values of secret fields, and registered secret values, are redacted before anything is written.
+    """
+
+    def debug(self, event: str, *args: Any, **fields: Any) -> Any:
+        """Log at debug level (shown with NIXOPS4_PROVIDER_LOG_LEVEL=debug)."""
+
+    def info(self, event: str, *args: Any, **fields: Any) -> Any:
+        """Log at info level."""
+
+    def warning(self, event: str, *args: Any, **fields: Any) -> Any:
+        """Log at warning level."""
+
+    def error(self, event: str, *args: Any, **fields: Any) -> Any:
+        """Log at error level."""
+
+    def bind(self, **fields: Any) -> Logger:
+        """Return a logger that adds `fields` to every event."""
+
 
 _SECRET_KEY = re.compile(r"(password|passwd|secret|token|private|credential|psk|api_?key)", re.I)
 _PATH_KEY = re.compile(r"(file|path|dir|directory)$", re.I)
@@ -94,4 +114,4 @@ def get_logger(**context: Any) -> Logger:
     """Return a logger bound to `context`, configuring logging on first use."""
     if not _configured:
         configure()
-    return structlog.get_logger().bind(**context)
+    return cast(Logger, structlog.get_logger().bind(**context))

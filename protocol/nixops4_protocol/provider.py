@@ -42,7 +42,11 @@ if TYPE_CHECKING:
 
 
 def error_response(message: str) -> dict[str, Any]:
-    """Return the wire form of an error reply."""
+    """Return the wire form of an error reply (`messages.ErrorResponse`).
+
+    The one response built without the message models: the dispatcher answers malformed lines
+    and unknown kinds or types with it before pydantic is imported.
+    """
     return {"errorResponse": {"message": scrub(message)}}
 
 
@@ -323,6 +327,8 @@ class _Operation:
         return dumped
 
     def _createResourceRequest(self, ctx: Context) -> dict[str, Any]:  # noqa: N802 - wire name
+        from .messages import CreateResourceResponse, wrap
+
         inputs = self._inputs(self.request.input_properties, ctx)
         if self.cls.requires_state and not self.request.is_stateful:
             raise RequestError(
@@ -330,20 +336,24 @@ class _Operation:
                 "true); attach a state resource to this member (`state = members.<stateStore>;`)"
             )
         outputs = self.provider.instance(self.type_name).create(inputs, ctx)
-        return {"createResourceResponse": {"outputProperties": self._outputs(outputs)}}
+        return wrap(CreateResourceResponse(output_properties=self._outputs(outputs)))
 
     def _updateResourceRequest(self, ctx: Context) -> dict[str, Any]:  # noqa: N802 - wire name
+        from .messages import UpdateResourceResponse, wrap
+
         previous = self._existing(ctx)
         inputs = self._inputs(self.request.input_properties, ctx)
         ctx.is_stateful = True
         self.cls.check_immutable(previous.inputs, inputs)
         outputs = self.provider.instance(self.type_name).update(inputs, previous, ctx)
-        return {"updateResourceResponse": {"outputProperties": self._outputs(outputs)}}
+        return wrap(UpdateResourceResponse(output_properties=self._outputs(outputs)))
 
     def _destroyResourceRequest(self, ctx: Context) -> dict[str, Any]:  # noqa: N802 - wire name
+        from .messages import DestroyResourceResponse, wrap
+
         previous = self._existing(ctx)
         self.provider.instance(self.type_name).destroy(previous, ctx)
-        return {"destroyResourceResponse": {}}
+        return wrap(DestroyResourceResponse())
 
     def _state_store(self) -> Any:
         from .resource import StateStore
@@ -356,11 +366,14 @@ class _Operation:
         return self.provider.instance(self.type_name)
 
     def _stateResourceReadRequest(self, ctx: Context) -> dict[str, Any]:  # noqa: N802 - wire name
+        from .messages import StateResourceReadResponse, wrap
+
         store = self._state_store()
         state = store.state_read(self._existing(ctx), ctx)
-        return {"stateResourceReadResponse": {"state": state}}
+        return wrap(StateResourceReadResponse(state=state))
 
     def _stateResourceEvent(self, ctx: Context) -> dict[str, Any]:  # noqa: N802 - wire name
+        from .messages import StateResourceEventResponse, wrap
         from .resource import StateEvent
 
         store = self._state_store()
@@ -370,7 +383,7 @@ class _Operation:
             patch=[op.model_dump(mode="json") for op in self.request.patch],
         )
         store.state_event(self._existing(ctx), event, ctx)
-        return {"stateResourceEventResponse": {}}
+        return wrap(StateResourceEventResponse())
 
 
 def _wire_names(model: type[Model]) -> list[str]:

@@ -148,7 +148,7 @@ class Resource(Generic[InputsT, OutputsT]):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Take the input and output models from the generic parameters of the subclass."""
         super().__init_subclass__(**kwargs)
-        for base in getattr(cls, "__orig_bases__", ()):
+        for base in cls.__dict__.get("__orig_bases__", ()):  # its own bases, not inherited ones
             origin = typing.get_origin(base)
             if isinstance(origin, type) and issubclass(origin, Resource):
                 inputs, outputs = typing.get_args(base)

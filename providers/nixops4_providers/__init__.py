@@ -4,5 +4,6 @@ PROVIDERS: dict[str, str] = {
     "postgresql": "nixops4_providers.postgresql:provider",
     "dns": "nixops4_providers.dns:provider",
     "secrets": "nixops4_providers.secrets:provider",
+    "proxmox": "nixops4_providers.proxmox:provider",
 }
 """Provider name → `module:attribute` of its `Provider` object (for docs and Nix generation)."""

@@ -9,7 +9,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from nixops4_protocol.testing import TRANSCRIPT, Run, leaked, run_requests
+from nixops4_protocol.requests import create_request, destroy_request, update_request
+from nixops4_protocol.testing import (
+    TRANSCRIPT,
+    Applied,
+    Case,
+    Run,
+    Step,
+    assert_not_leaked,
+    inputs,
+    run_requests,
+)
+from nixops4_providers.dns.record import RecordInputs
+from nixops4_providers.dns.zone_records import ZoneRecordsInputs
 
 from tests.support.dns_server import DnsServer
 
@@ -34,39 +46,24 @@ class Dns:
         **server: Any,
     ) -> dict[str, Any]:
         """The inputs of a record, every option present as Nix sends them."""
-        return {
-            "server": self.server.server_inputs(**server),
-            "zone": zone or self.server.zone,
-            "name": name,
-            "type": rdtype,
-            "ttl": ttl,
-            "values": values,
-            "adopt": adopt,
-        }
+        return inputs(RecordInputs, server=self.server.server_inputs(**server),
+                      zone=zone or self.server.zone, name=name, type=rdtype, ttl=ttl,
+                      values=values, adopt=adopt)  # fmt: skip
 
     def records_inputs(
         self, records: list[dict[str, Any]], *, adopt: bool = False, **server: Any
     ) -> dict[str, Any]:
         """The inputs of `zone_records` in the test zone; entries get the default TTL 300."""
-        return {
-            "server": self.server.server_inputs(**server),
-            "zone": self.server.zone,
-            "records": [{"ttl": 300, **entry} for entry in records],
-            "adopt": adopt,
-        }
+        return inputs(ZoneRecordsInputs, server=self.server.server_inputs(**server),
+                      zone=self.server.zone, records=[{"ttl": 300, **entry} for entry in records],
+                      adopt=adopt)  # fmt: skip
 
     @staticmethod
     def create_request(
         inputs: dict[str, Any], *, stateful: bool = True, rtype: str = "record"
     ) -> dict[str, Any]:
         """A createResourceRequest."""
-        return {
-            "createResourceRequest": {
-                "type": rtype,
-                "inputProperties": inputs,
-                "isStateful": stateful,
-            }
-        }
+        return create_request(rtype, inputs, stateful=stateful)
 
     @staticmethod
     def update_request(
@@ -77,20 +74,27 @@ class Dns:
         rtype: str = "record",
     ) -> dict[str, Any]:
         """An updateResourceRequest from `previous` inputs (and outputs) to `inputs`."""
-        resource: dict[str, Any] = {"type": rtype, "inputProperties": previous}
-        if outputs is not None:
-            resource["outputProperties"] = outputs
-        return {"updateResourceRequest": {"resource": resource, "inputProperties": inputs}}
+        return update_request(rtype, inputs, previous, outputs)
 
     @staticmethod
     def destroy_request(
         previous: dict[str, Any], outputs: dict[str, Any] | None, *, rtype: str = "record"
     ) -> dict[str, Any]:
         """A destroyResourceRequest for a resource applied with `previous` inputs."""
-        resource: dict[str, Any] = {"type": rtype, "inputProperties": previous}
-        if outputs is not None:
-            resource["outputProperties"] = outputs
-        return {"destroyResourceRequest": {"resource": resource}}
+        return destroy_request(rtype, previous, outputs)
+
+    def case(
+        self,
+        *steps: Step,
+        stateful: bool = True,
+        rtype: str = "record",
+        env: dict[str, str] | None = None,
+    ) -> list[Applied]:
+        """Run an acceptance case; the zone's serial must not move on a second apply."""
+        secrets = [self.server.key.secret, self.server.other_key.secret]
+        case = Case(rtype, steps, command=PROVIDER, stateful=stateful, secrets=secrets,
+                    observe=self.serial, env=env)  # fmt: skip
+        return case.run()
 
     def run(self, *requests: dict[str, Any], env: dict[str, str] | None = None) -> Run:
         """Send the requests to one provider process."""
@@ -161,6 +165,4 @@ def _no_secret_in_output(dns_server: DnsServer) -> Iterator[None]:
     """After each test, no captured provider output may contain either TSIG secret."""
     start = len(TRANSCRIPT)
     yield
-    captured = TRANSCRIPT[start:]
-    for secret in (dns_server.key.secret, dns_server.other_key.secret):
-        assert not leaked(secret, captured), "a TSIG secret appeared in provider output"
+    assert_not_leaked([dns_server.key.secret, dns_server.other_key.secret], TRANSCRIPT[start:])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from nixops4_protocol.testing import error_of, outputs_of
+from nixops4_protocol.testing import Applied, Step, error_of, outputs_of
 
 from tests.dns.conftest import Dns
 
@@ -12,14 +12,8 @@ pytestmark = pytest.mark.dns
 
 def test_create_is_an_idempotent_ensure(dns: Dns, name: str) -> None:
     """A stateless resource gets create on every apply: the second one changes nothing."""
-    inputs = dns.inputs(name, "A", ["192.0.2.1"])
-    run = dns.run(dns.create_request(inputs, stateful=False))
-    first = outputs_of(run.response)
-    serial = dns.serial()
-    run = dns.run(dns.create_request(inputs, stateful=False))
-    assert outputs_of(run.response) == first
-    assert dns.serial() == serial
-    assert "already as declared" in run.stderr
+    step = Step(dns.inputs(name, "A", ["192.0.2.1"]), expect_log="already as declared")
+    dns.case(step, stateful=False)
 
 
 def test_create_with_our_values_and_another_ttl_changes_the_ttl(dns: Dns, name: str) -> None:
@@ -45,61 +39,65 @@ def test_create_refuses_a_foreign_record_set_unless_adopting(dns: Dns, name: str
 def test_ttl_only_change_is_one_atomic_update(dns: Dns, name: str) -> None:
     """A TTL change replaces the RRset in one UPDATE: the serial moves by exactly one."""
     inputs = dns.inputs(name, "AAAA", ["2001:db8::1", "2001:db8::2"], ttl=300)
-    outputs = outputs_of(dns.create(inputs))
-    serial = dns.serial()
-    changed = dict(inputs, ttl=7200)
-    new_outputs = outputs_of(dns.update(inputs, outputs, changed))
-    assert new_outputs["ttl"] == 7200
-    assert dns.serial() == serial + 1
+    serials: list[int] = []
+    dns.case(
+        Step(inputs, check=lambda _: serials.append(dns.serial())),
+        Step({**inputs, "ttl": 7200}, expect_outputs={"ttl": 7200},
+             check=lambda _: serials.append(dns.serial())),
+    )  # fmt: skip
+    assert serials[1] == serials[0] + 1
     assert dns.server.rrset(dns.fqdn(name), "AAAA") == (7200, {"2001:db8::1", "2001:db8::2"})
 
 
 def test_value_change_is_one_atomic_update(dns: Dns, name: str) -> None:
     """New values and TTL replace the old ones in one UPDATE."""
     inputs = dns.inputs(name, "MX", ["10 mail1", "20 mail2"])
-    outputs = outputs_of(dns.create(inputs))
-    serial = dns.serial()
-    changed = dict(inputs, values=["5 mail3"], ttl=60)
-    assert outputs_of(dns.update(inputs, outputs, changed))["values"] == ["5 mail3.example.test."]
-    assert dns.serial() == serial + 1
+    serials: list[int] = []
+    dns.case(
+        Step(inputs, check=lambda _: serials.append(dns.serial())),
+        Step({**inputs, "values": ["5 mail3"], "ttl": 60},
+             expect_outputs={"values": ["5 mail3.example.test."]},
+             check=lambda _: serials.append(dns.serial())),
+    )  # fmt: skip
+    assert serials[1] == serials[0] + 1
     assert dns.server.rrset(dns.fqdn(name), "MX") == (60, {"5 mail3.example.test."})
 
 
 def test_update_refuses_a_record_set_changed_behind_our_back(dns: Dns, name: str) -> None:
     """If the RRset no longer holds what we last wrote, update fails and overwrites nothing."""
     inputs = dns.inputs(name, "A", ["192.0.2.1"])
-    outputs = outputs_of(dns.create(inputs))
-    dns.write_behind_our_back(name, "A", "203.0.113.9")
-    message = error_of(dns.update(inputs, outputs, dict(inputs, values=["192.0.2.2"])))
-    assert "was changed outside nixops4: it holds 203.0.113.9" in message
-    assert "we last wrote 192.0.2.1" in message
-    assert dns.server.rrset(dns.fqdn(name), "A") == (300, {"203.0.113.9"})
-    adopted = dict(inputs, values=["192.0.2.2"], adopt=True)
-    outputs_of(dns.update(inputs, outputs, adopted))
+
+    def untouched(_: Applied) -> None:
+        assert dns.server.rrset(dns.fqdn(name), "A") == (300, {"203.0.113.9"})
+
+    dns.case(
+        Step(inputs, check=lambda _: dns.write_behind_our_back(name, "A", "203.0.113.9")),
+        Step({**inputs, "values": ["192.0.2.2"]}, check=untouched,
+             expect_error=["was changed outside nixops4: it holds 203.0.113.9",
+                           "we last wrote 192.0.2.1"]),
+        Step({**inputs, "values": ["192.0.2.2"], "adopt": True}),
+    )  # fmt: skip
     assert dns.server.rrset(dns.fqdn(name), "A") == (300, {"192.0.2.2"})
 
 
 def test_update_recreates_a_record_set_deleted_behind_our_back(dns: Dns, name: str) -> None:
     """A deleted RRset is created again (nothing foreign is overwritten), with a warning."""
     inputs = dns.inputs(name, "TXT", ["hello"])
-    outputs = outputs_of(dns.create(inputs))
-    update = dns.server.new_update()
-    update.delete(name, "TXT")
-    assert dns.server.send(update) == 0
-    run = dns.run(dns.update_request(inputs, outputs, dict(inputs, values=["hello again"])))
-    outputs_of(run.response)
-    assert "deleted outside nixops4" in run.stderr
+    dns.case(
+        Step(inputs, check=lambda _: dns.delete_behind_our_back(name, "TXT")),
+        Step({**inputs, "values": ["hello again"]}, expect_log="deleted outside nixops4"),
+    )
     assert dns.server.rrset(dns.fqdn(name), "TXT") == (300, {'"hello again"'})
 
 
 def test_rename_adds_the_new_name_then_deletes_the_old(dns: Dns, name: str) -> None:
     """A new owner name is created first, then the old RRset is deleted, with a log line."""
     inputs = dns.inputs(name, "A", ["192.0.2.1"])
-    outputs = outputs_of(dns.create(inputs))
-    renamed = dict(inputs, name=f"{name}-new")
-    run = dns.run(dns.update_request(inputs, outputs, renamed))
-    assert outputs_of(run.response)["fqdn"] == dns.fqdn(f"{name}-new")
-    assert "adding the new one first, then deleting the old one" in run.stderr
+    dns.case(
+        Step(inputs),
+        Step({**inputs, "name": f"{name}-new"}, expect_outputs={"fqdn": dns.fqdn(f"{name}-new")},
+             expect_log="adding the new one first, then deleting the old one"),
+    )  # fmt: skip
     assert dns.server.rrset(dns.fqdn(f"{name}-new"), "A") == (300, {"192.0.2.1"})
     assert dns.server.rrset(dns.fqdn(name), "A") is None
 
@@ -107,14 +105,10 @@ def test_rename_adds_the_new_name_then_deletes_the_old(dns: Dns, name: str) -> N
 def test_zone_change_moves_the_record_set_with_each_zones_key(dns: Dns, name: str) -> None:
     """Moving to another zone (and key) creates it there and deletes it from the old zone."""
     inputs = dns.inputs(name, "A", ["192.0.2.1"])
-    outputs = outputs_of(dns.create(inputs))
     other = dns.server.other_key
-    moved = dict(
-        inputs,
-        zone=dns.server.other_zone,
-        server=dns.server.server_inputs(keyName=other.name, secretFile=str(other.secret_file)),
-    )
-    assert outputs_of(dns.update(inputs, outputs, moved))["zone"] == "other.test."
+    server = dns.server.server_inputs(keyName=other.name, secretFile=str(other.secret_file))
+    moved = {**inputs, "zone": dns.server.other_zone, "server": server}
+    dns.case(Step(inputs), Step(moved, expect_outputs={"zone": "other.test."}))
     assert dns.server.rrset(dns.fqdn(name, "other.test"), "A") == (300, {"192.0.2.1"})
     assert dns.server.rrset(dns.fqdn(name), "A") is None
 
@@ -122,10 +116,8 @@ def test_zone_change_moves_the_record_set_with_each_zones_key(dns: Dns, name: st
 def test_type_change_to_cname_deletes_first(dns: Dns, name: str) -> None:
     """A CNAME cannot share its name, so the old RRset goes first."""
     inputs = dns.inputs(name, "A", ["192.0.2.1"])
-    outputs = outputs_of(dns.create(inputs))
-    run = dns.run(dns.update_request(inputs, outputs, dict(inputs, type="CNAME", values=["www"])))
-    outputs_of(run.response)
-    assert "deleting the old one first" in run.stderr
+    cname = {**inputs, "type": "CNAME", "values": ["www"]}
+    dns.case(Step(inputs), Step(cname, expect_log="deleting the old one first"))
     assert dns.server.rrset(dns.fqdn(name), "CNAME") == (300, {"www.example.test."})
     assert dns.server.rrset(dns.fqdn(name), "A") is None
 
@@ -146,12 +138,9 @@ def test_cname_conflicts_are_reported_not_clobbered(dns: Dns, name: str) -> None
 
 def test_destroy_deletes_exactly_our_record_set_and_tolerates_absence(dns: Dns, name: str) -> None:
     """Destroy removes the RRset (other types at the name stay); a second destroy succeeds."""
-    inputs = dns.inputs(name, "A", ["192.0.2.1"])
-    outputs = outputs_of(dns.create(inputs))
     outputs_of(dns.create(dns.inputs(name, "TXT", ["neighbour"])))
-    run = dns.run(dns.destroy_request(inputs, outputs), dns.destroy_request(inputs, None))
-    assert run.responses == [{"destroyResourceResponse": {}}] * 2
-    assert "already gone" in run.stderr
+    step = Step(dns.inputs(name, "A", ["192.0.2.1"]))
+    dns.case(step, Step(destroy=True, expect_log="already gone"))
     assert dns.server.rrset(dns.fqdn(name), "A") is None
     assert dns.server.rrset(dns.fqdn(name), "TXT") == (300, {'"neighbour"'})
 

@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 import pytest
-from nixops4_protocol.testing import TRANSCRIPT, error_of, leaked, outputs_of
+from nixops4_protocol.testing import Applied, Step, error_of, outputs_of
 
 from tests.dns.conftest import Dns
 
@@ -47,13 +47,8 @@ def test_create_writes_every_type_in_one_update(dns: Dns, name: str) -> None:
 
 def test_create_again_changes_nothing(dns: Dns, name: str) -> None:
     """A stateless set gets create on every apply: the second one sends no change."""
-    inputs = dns.records_inputs(_set(name))
-    first = outputs_of(dns.create(inputs, stateful=False, rtype=ZONE_RECORDS))
-    serial = dns.serial()
-    run = dns.run(dns.create_request(inputs, stateful=False, rtype=ZONE_RECORDS))
-    assert outputs_of(run.response) == first
-    assert dns.serial() == serial
-    assert "record sets already as declared" in run.stderr
+    step = Step(dns.records_inputs(_set(name)), expect_log="record sets already as declared")
+    dns.case(step, stateful=False, rtype=ZONE_RECORDS)
 
 
 def test_create_after_a_crash_takes_over_matching_record_sets(dns: Dns, name: str) -> None:
@@ -122,18 +117,14 @@ def test_update_refuses_when_a_record_set_changed_behind_our_back(dns: Dns, name
 
 def test_update_recreates_a_record_set_deleted_behind_our_back(dns: Dns, name: str) -> None:
     """A deleted record set is written again, with a warning, in the same single update."""
-    inputs = dns.records_inputs(_set(name))
-    outputs = outputs_of(dns.create(inputs, rtype=ZONE_RECORDS))
-    update = dns.server.new_update()
-    update.delete(f"www.{name}", "AAAA")
-    assert dns.server.send(update) == 0
     records = _set(name)
     records[1]["values"] = ["2001:db8::2"]
-    run = dns.run(
-        dns.update_request(inputs, outputs, dns.records_inputs(records), rtype=ZONE_RECORDS)
-    )
-    outputs_of(run.response)
-    assert "deleted outside nixops4; creating it again" in run.stderr
+    dns.case(
+        Step(dns.records_inputs(_set(name)),
+             check=lambda _: dns.delete_behind_our_back(f"www.{name}", "AAAA")),
+        Step(dns.records_inputs(records), expect_log="deleted outside nixops4; creating it again"),
+        rtype=ZONE_RECORDS,
+    )  # fmt: skip
     assert dns.server.rrset(dns.fqdn(f"www.{name}"), "AAAA") == (300, {"2001:db8::2"})
 
 
@@ -224,18 +215,19 @@ def test_cname_conflicts_are_reported_not_clobbered(dns: Dns, name: str) -> None
 
 def test_destroy_deletes_exactly_ours_and_tolerates_absence(dns: Dns, name: str) -> None:
     """Destroy removes our record sets in one update (a neighbour stays); again succeeds."""
-    inputs = dns.records_inputs(_set(name))
-    outputs = outputs_of(dns.create(inputs, rtype=ZONE_RECORDS))
-    dns.write_behind_our_back(f"www.{name}", "TXT", '"neighbour"')
-    serial = dns.serial()
-    first = dns.run(dns.destroy_request(inputs, outputs, rtype=ZONE_RECORDS))
-    assert first.response == {"destroyResourceResponse": {}}
-    assert dns.serial() == serial + 1
-    again = dns.run(dns.destroy_request(inputs, None, rtype=ZONE_RECORDS))
-    assert again.response == {"destroyResourceResponse": {}}
-    assert "already gone" in again.stderr
-    assert dns.serial() == serial + 1
-    for record in outputs["records"]:
+    serials: list[int] = []
+
+    def neighbour(_: Applied) -> None:
+        dns.write_behind_our_back(f"www.{name}", "TXT", '"neighbour"')
+        serials.append(dns.serial())
+
+    created, _ = dns.case(
+        Step(dns.records_inputs(_set(name)), check=neighbour),
+        Step(destroy=True, expect_log="already gone", check=lambda _: serials.append(dns.serial())),
+        rtype=ZONE_RECORDS,
+    )
+    assert serials[1] == serials[0] + 1
+    for record in created.outputs["records"]:
         assert dns.server.rrset(record["fqdn"], record["type"]) is None
     assert dns.server.rrset(dns.fqdn(f"www.{name}"), "TXT") == (300, {'"neighbour"'})
 
@@ -279,12 +271,8 @@ def test_many_record_sets_in_one_update(dns: Dns, name: str) -> None:
 def test_secret_never_appears_in_debug_output(dns: Dns, name: str) -> None:
     """The TSIG secret is in no response and no log line of a whole lifecycle at debug level."""
     debug = {**os.environ, "NIXOPS4_PROVIDER_LOG_LEVEL": "debug"}
-    inputs = dns.records_inputs(_set(name))
-    run = dns.run(dns.create_request(inputs, rtype=ZONE_RECORDS), env=debug)
-    outputs = outputs_of(run.response)
-    dns.run(dns.destroy_request(inputs, outputs, rtype=ZONE_RECORDS), env=debug)
-    assert TRANSCRIPT
-    assert leaked(dns.server.key.secret) == []
+    steps = (Step(dns.records_inputs(_set(name))), Step(destroy=True))
+    dns.case(*steps, rtype=ZONE_RECORDS, env=debug)
 
 
 def test_an_update_too_large_for_udp_goes_over_tcp(dns: Dns, name: str) -> None:
@@ -312,17 +300,19 @@ def test_update_recreates_deleted_record_sets_a_wildcard_answers_for(dns: Dns, n
         {"name": f"same.{name}", "type": "A", "values": ["192.0.2.50"]},
         {"name": f"other.{name}", "type": "A", "values": ["192.0.2.1"]},
     ]
-    inputs = dns.records_inputs(records)
-    outputs = outputs_of(dns.create(inputs, rtype=ZONE_RECORDS))
-    dns.write_behind_our_back(f"*.{name}", "A", "192.0.2.50")
-    dns.delete_behind_our_back(f"same.{name}", "A")
-    dns.delete_behind_our_back(f"other.{name}", "A")
-    records[1]["values"] = ["192.0.2.2"]
-    run = dns.run(
-        dns.update_request(inputs, outputs, dns.records_inputs(records), rtype=ZONE_RECORDS)
+
+    def delete_under_a_wildcard(_: Applied) -> None:
+        dns.write_behind_our_back(f"*.{name}", "A", "192.0.2.50")
+        dns.delete_behind_our_back(f"same.{name}", "A")
+        dns.delete_behind_our_back(f"other.{name}", "A")
+
+    changed = [records[0], {**records[1], "values": ["192.0.2.2"]}]
+    _, update = dns.case(
+        Step(dns.records_inputs(records), check=delete_under_a_wildcard),
+        Step(dns.records_inputs(changed)),
+        rtype=ZONE_RECORDS,
     )
-    outputs_of(run.response)
-    assert run.stderr.count("deleted outside nixops4; creating it again") == 2
+    assert update.stderr.count("deleted outside nixops4; creating it again") == 2
     dns.delete_behind_our_back(f"*.{name}", "A")
     assert dns.server.rrset(dns.fqdn(f"same.{name}"), "A") == (300, {"192.0.2.50"})
     assert dns.server.rrset(dns.fqdn(f"other.{name}"), "A") == (300, {"192.0.2.2"})

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from nixops4_protocol.testing import assert_not_leaked
 
 from tests.postgresql.helpers import PASSWORDS
 from tests.support.postgres import PostgresServer
@@ -21,11 +22,8 @@ def connection(postgres_server: PostgresServer) -> dict[str, Any]:
 @pytest.fixture(scope="session", autouse=True)
 def no_password_in_transcripts() -> Iterator[None]:
     """After all tests, no provider process's stdout or stderr may contain a test password."""
-    from nixops4_protocol.testing import leaked
-
     yield
-    for password in PASSWORDS:
-        assert leaked(password) == [], "a password appeared in a provider transcript"
+    assert_not_leaked(PASSWORDS)
 
 
 @pytest.fixture(autouse=True)
@@ -33,6 +31,4 @@ def no_password_in_output(capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
     """Fail a test whose captured stdout or stderr contains any password the tests use."""
     yield
     captured = capfd.readouterr()
-    for password in PASSWORDS:
-        assert password not in captured.out
-        assert password not in captured.err
+    assert_not_leaked(PASSWORDS, [captured.out, captured.err])

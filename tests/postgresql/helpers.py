@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import secrets
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nixops4_protocol.testing import Run, error_of, outputs_of, run_requests
+from nixops4_protocol.requests import create_request, destroy_request, update_request
+from nixops4_protocol.testing import Applied, Case, Run, Step, error_of, outputs_of, run_requests
 from nixops4_providers.postgresql import provider
+
+__all__ = [  # the request builders are re-exported for the tests that import them from here
+    "COMMAND", "PASSWORDS", "create", "create_error", "create_request", "destroy",
+    "destroy_request", "handle", "new_password", "run_case", "run_process", "update",
+    "update_request",
+]  # fmt: skip
 
 COMMAND = [sys.executable, "-m", "nixops4_providers.postgresql"]
 """The provider executable, as nixops4 would start it."""
@@ -27,38 +35,23 @@ def new_password(directory: Path, name: str = "password") -> tuple[str, Path]:
     return password, path
 
 
-def create_request(
-    type_name: str, inputs: dict[str, Any], *, stateful: bool = False
-) -> dict[str, Any]:
-    """A createResourceRequest as nixops4 sends it."""
-    return {
-        "createResourceRequest": {
-            "type": type_name,
-            "inputProperties": inputs,
-            "isStateful": stateful,
-        }
-    }
-
-
-def update_request(
-    type_name: str, inputs: dict[str, Any], previous: dict[str, Any], outputs: dict[str, Any]
-) -> dict[str, Any]:
-    """An updateResourceRequest from `previous` inputs/outputs to `inputs`."""
-    return {
-        "updateResourceRequest": {
-            "resource": {
-                "type": type_name,
-                "inputProperties": previous,
-                "outputProperties": outputs,
-            },
-            "inputProperties": inputs,
-        }
-    }
-
-
-def destroy_request(type_name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    """A destroyResourceRequest (tfproto shape) for a resource with these inputs."""
-    return {"destroyResourceRequest": {"resource": {"type": type_name, "inputProperties": inputs}}}
+def run_case(
+    type_name: str,
+    *steps: Step,
+    stateful: bool = False,
+    observe: Callable[[], object] | None = None,
+    executable: bool = False,
+) -> list[Applied]:
+    """Run an acceptance case in-process (or with the `executable`); passwords are its secrets."""
+    return Case(
+        type_name,
+        steps,
+        command=COMMAND if executable else None,
+        provider=None if executable else provider,
+        stateful=stateful,
+        secrets=PASSWORDS,
+        observe=observe,
+    ).run()
 
 
 def handle(request: dict[str, Any]) -> dict[str, Any]:

@@ -5,51 +5,44 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from nixops4_protocol.testing import error_of, outputs_of
+from nixops4_protocol.testing import Applied, Step, error_of, inputs, outputs_of
+from nixops4_providers.postgresql.database import DatabaseInputs
+from nixops4_providers.postgresql.extension import ExtensionInputs
+from nixops4_providers.postgresql.grant import GrantInputs
+from nixops4_providers.postgresql.schema import SchemaInputs
 
-from tests.postgresql.helpers import create, create_error, destroy, update
+from tests.postgresql.helpers import create, create_error, destroy, run_case, update
+from tests.postgresql.test_role import role_inputs
 from tests.support.postgres import PostgresServer
+
+DESTROYED: dict[str, Any] = {"destroyResourceResponse": {}}
+"""The response to a successful destroy."""
 
 
 def database_inputs(connection: dict[str, Any], name: str, **overrides: Any) -> dict[str, Any]:
     """Every input of `database`."""
-    inputs: dict[str, Any] = {
-        "connection": connection, "adopt": False, "name": name, "owner": None, "template": None,
-        "encoding": None, "locale": None, "connectionLimit": -1, "allowConnections": True,
-        "isTemplate": False, "reassignOwned": False, "destroyPolicy": "refuse",
-    }  # fmt: skip
-    inputs.update(overrides)
-    return inputs
+    return inputs(DatabaseInputs, connection=connection, name=name, **overrides)
 
 
 def schema_inputs(connection: dict[str, Any], name: str, **overrides: Any) -> dict[str, Any]:
     """Every input of `schema`."""
-    inputs = {"connection": connection, "adopt": False, "name": name, "owner": None,
-              "destroyPolicy": "refuse", "cascade": False}  # fmt: skip
-    inputs.update(overrides)
-    return inputs
+    return inputs(SchemaInputs, connection=connection, name=name, **overrides)
 
 
 def extension_inputs(connection: dict[str, Any], name: str, **overrides: Any) -> dict[str, Any]:
     """Every input of `extension`."""
-    inputs = {"connection": connection, "adopt": False, "name": name, "version": None,
-              "schema": None, "cascade": False}  # fmt: skip
-    inputs.update(overrides)
-    return inputs
+    return inputs(ExtensionInputs, connection=connection, name=name, **overrides)
 
 
 def grant_inputs(connection: dict[str, Any], role: str, **overrides: Any) -> dict[str, Any]:
-    """Every input of `grant`."""
-    inputs = {"connection": connection, "role": role, "objectType": "table", "schema": "public",
-              "privileges": [], "defaultPrivilegesFor": []}  # fmt: skip
-    inputs.update(overrides)
-    return inputs
+    """Every input of `grant` (on tables unless `objectType` says otherwise)."""
+    return inputs(
+        GrantInputs, connection=connection, role=role, **{"objectType": "table", **overrides}
+    )
 
 
 def role(connection: dict[str, Any], name: str) -> None:
     """Ensure a plain role exists (through the role resource)."""
-    from tests.postgresql.test_role import role_inputs
-
     create("role", role_inputs(connection, name))
 
 
@@ -66,38 +59,39 @@ def test_database_lifecycle(postgres_server: PostgresServer, connection: dict[st
     role(connection, "db_owner_b")
     inputs = database_inputs(connection, "app_db", owner="db_owner_a", encoding="UTF8",
                              locale="C.UTF-8", template="template0")  # fmt: skip
-    outputs = create("database", inputs)
-    assert outputs == create("database", inputs)
-    assert outputs["oid"] == one(
-        postgres_server, "SELECT oid FROM pg_database WHERE datname = 'app_db'"
-    )
-    with postgres_server.connect("app_db") as conn:
-        conn.execute("CREATE TABLE t (id int)")
-        conn.execute("ALTER TABLE t OWNER TO db_owner_a")
     changed = {**inputs, "owner": "db_owner_b", "connectionLimit": 7, "allowConnections": True,
                "isTemplate": True, "reassignOwned": True}  # fmt: skip
-    assert outputs_of(update("database", changed, inputs, outputs)) == outputs
-    row = one(postgres_server, "SELECT ARRAY[pg_get_userbyid(datdba)::text, datconnlimit::text,"
-              " datistemplate::text] FROM pg_database WHERE datname = 'app_db'")  # fmt: skip
-    assert row == ["db_owner_b", "7", "true"]
-    assert one(postgres_server, "SELECT tableowner::text FROM pg_tables WHERE tablename = 't'",
-               database="app_db") == "db_owner_b"  # fmt: skip
-    message = error_of(update("database", {**changed, "encoding": "LATIN1"}, changed, outputs))
-    assert "`encoding` cannot be changed in place" in message
-    message = create_error("database", {**changed, "locale": "C"})
-    assert "`locale` cannot be changed in place" in message
-    assert "refusing to drop" in error_of(destroy("database", changed))
-    assert destroy("database", {**changed, "destroyPolicy": "keep"}) == {
-        "destroyResourceResponse": {}
-    }
+
+    def add_a_table(applied: Applied) -> None:
+        assert applied.outputs == create("database", inputs)
+        assert applied.outputs["oid"] == one(
+            postgres_server, "SELECT oid FROM pg_database WHERE datname = 'app_db'"
+        )
+        with postgres_server.connect("app_db") as conn:
+            conn.execute("CREATE TABLE t (id int)")
+            conn.execute("ALTER TABLE t OWNER TO db_owner_a")
+
+    def changed_in_place(_: Applied) -> None:
+        row = one(postgres_server, "SELECT ARRAY[pg_get_userbyid(datdba)::text, datconnlimit::text,"
+                  " datistemplate::text] FROM pg_database WHERE datname = 'app_db'")  # fmt: skip
+        assert row == ["db_owner_b", "7", "true"]
+        assert one(postgres_server, "SELECT tableowner::text FROM pg_tables WHERE tablename = 't'",
+                   database="app_db") == "db_owner_b"  # fmt: skip
+        assert "`locale` cannot be changed" in create_error("database", {**changed, "locale": "C"})
+
+    run_case(
+        "database",
+        Step(inputs, check=add_a_table),
+        Step(changed, check=changed_in_place),
+        Step({**changed, "encoding": "LATIN1"}, expect_error="`encoding` cannot be changed"),
+        Step(destroy=True, expect_error="refusing to drop"),
+        Step({**changed, "destroyPolicy": "keep"}, destroy=True),
+        stateful=True,
+    )
     with postgres_server.connect("app_db"):
-        assert destroy("database", {**changed, "destroyPolicy": "drop"}) == {
-            "destroyResourceResponse": {}
-        }
+        assert destroy("database", {**changed, "destroyPolicy": "drop"}) == DESTROYED
     assert one(postgres_server, "SELECT 1 FROM pg_database WHERE datname = 'app_db'") is None
-    assert destroy("database", {**changed, "destroyPolicy": "drop"}) == {
-        "destroyResourceResponse": {}
-    }
+    assert destroy("database", {**changed, "destroyPolicy": "drop"}) == DESTROYED
 
 
 def test_foreign_database_needs_adopt(
@@ -132,10 +126,7 @@ def test_hostile_names_are_used_verbatim(
     postgres_server: PostgresServer, connection: dict[str, Any], name: str
 ) -> None:
     """Names with quotes, semicolons and unicode become exactly that object; nothing is injected."""
-    create(
-        "role",
-        __import__("tests.postgresql.test_role", fromlist=["x"]).role_inputs(connection, name),
-    )
+    create("role", role_inputs(connection, name))
     create("database", database_inputs(connection, name, owner=name, destroyPolicy="drop"))
     create("schema", schema_inputs(connection, name, owner=name, destroyPolicy="drop"))
     assert one(postgres_server, "SELECT rolname FROM pg_roles WHERE rolname = %s", name) == name
@@ -143,12 +134,8 @@ def test_hostile_names_are_used_verbatim(
     assert one(postgres_server, "SELECT nspname FROM pg_namespace WHERE nspname = %s", name) == name
     assert one(postgres_server, "SELECT count(*) FROM pg_roles WHERE rolname = 'postgres'") == 1
     assert one(postgres_server, "SELECT count(*) FROM pg_database WHERE datname = 'postgres'") == 1
-    assert destroy("schema", schema_inputs(connection, name, destroyPolicy="drop")) == {
-        "destroyResourceResponse": {}
-    }
-    assert destroy("database", database_inputs(connection, name, destroyPolicy="drop")) == {
-        "destroyResourceResponse": {}
-    }
+    assert destroy("schema", schema_inputs(connection, name, destroyPolicy="drop")) == DESTROYED
+    assert destroy("database", database_inputs(connection, name, destroyPolicy="drop")) == DESTROYED
 
 
 def test_too_long_and_nul_names_are_refused(connection: dict[str, Any]) -> None:
@@ -158,33 +145,32 @@ def test_too_long_and_nul_names_are_refused(connection: dict[str, Any]) -> None:
     assert "64 bytes" in message
     assert "NUL" in create_error("schema", schema_inputs(connection, "a\x00b"))
     assert "must not be empty" in create_error("schema", schema_inputs(connection, ""))
-    assert "63 bytes" in create_error(
-        "role",
-        __import__("tests.postgresql.test_role", fromlist=["x"]).role_inputs(connection, "r" * 64),
-    )
+    assert "63 bytes" in create_error("role", role_inputs(connection, "r" * 64))
 
 
 def test_schema_lifecycle(postgres_server: PostgresServer, connection: dict[str, Any]) -> None:
     """A schema is created, its owner converged, and dropped only as its policy says."""
     role(connection, "schema_owner")
     inputs = schema_inputs(connection, "app")
-    outputs = create("schema", inputs)
     changed = {**inputs, "owner": "schema_owner"}
-    assert outputs_of(update("schema", changed, inputs, outputs)) == outputs
-    assert one(postgres_server, "SELECT pg_get_userbyid(nspowner)::text FROM pg_namespace"
-               " WHERE nspname = 'app'") == "schema_owner"  # fmt: skip
-    assert "`name` cannot be changed" in error_of(
-        update("schema", {**changed, "name": "b"}, changed, outputs)
-    )
-    with postgres_server.connect() as conn:
-        conn.execute("CREATE TABLE app.keep_me (id int)")
-    assert "refusing to drop" in error_of(destroy("schema", changed))
-    message = error_of(destroy("schema", {**changed, "destroyPolicy": "drop"}))
-    assert "other objects depend on it" in message
-    assert "cascade = true" in message
-    assert destroy("schema", {**changed, "destroyPolicy": "drop", "cascade": True}) == {
-        "destroyResourceResponse": {}
-    }
+
+    def owner_changed_and_table_added(_: Applied) -> None:
+        assert one(postgres_server, "SELECT pg_get_userbyid(nspowner)::text FROM pg_namespace"
+                   " WHERE nspname = 'app'") == "schema_owner"  # fmt: skip
+        with postgres_server.connect() as conn:
+            conn.execute("CREATE TABLE app.keep_me (id int)")
+
+    run_case(
+        "schema",
+        Step(inputs),
+        Step(changed, check=owner_changed_and_table_added),
+        Step({**changed, "name": "b"}, expect_error="`name` cannot be changed"),
+        Step(destroy=True, expect_error="refusing to drop"),
+        Step({**changed, "destroyPolicy": "drop"}, destroy=True,
+             expect_error=["other objects depend on it", "cascade = true"]),
+        Step({**changed, "destroyPolicy": "drop", "cascade": True}, destroy=True),
+        stateful=True,
+    )  # fmt: skip
     assert one(postgres_server, "SELECT 1 FROM pg_namespace WHERE nspname = 'app'") is None
 
 
@@ -192,19 +178,24 @@ def test_extension_lifecycle(postgres_server: PostgresServer, connection: dict[s
     """An extension is installed at a version, updated, moved, cascaded and dropped."""
     create("schema", schema_inputs(connection, "ext"))
     inputs = extension_inputs(connection, "hstore", version="1.7")
-    outputs = create("extension", inputs)
-    assert (outputs["version"], outputs["schema"]) == ("1.7", "public")
     changed = {**inputs, "version": "1.8", "schema": "ext"}
-    new = outputs_of(update("extension", changed, inputs, outputs))
-    assert (new["version"], new["schema"], new["oid"]) == ("1.8", "ext", outputs["oid"])
-    assert create("extension", changed) == new
-    assert "no version '9.9'" in create_error("extension", {**changed, "version": "9.9"})
+    first, second = run_case(
+        "extension",
+        Step(inputs, expect_outputs={"version": "1.7", "schema": "public"}),
+        Step(changed, expect_outputs={"version": "1.8", "schema": "ext"}),
+        Step({**changed, "version": "9.9"}, expect_error="no version '9.9'"),
+        stateful=True,
+    )[:2]
+    assert second.outputs["oid"] == first.outputs["oid"]
+    assert create("extension", changed) == second.outputs
     assert "not available" in create_error("extension", extension_inputs(connection, "no_such_ext"))
+
+    def cube_installed(_: Applied) -> None:
+        assert one(postgres_server, "SELECT 1 FROM pg_extension WHERE extname = 'cube'") == 1
+
     earth = extension_inputs(connection, "earthdistance", cascade=True)
-    create("extension", earth)
-    assert one(postgres_server, "SELECT extname FROM pg_extension WHERE extname = 'cube'") == "cube"
-    assert destroy("extension", earth) == {"destroyResourceResponse": {}}
-    assert destroy("extension", changed) == {"destroyResourceResponse": {}}
+    run_case("extension", Step(earth, check=cube_installed), Step(destroy=True))
+    assert destroy("extension", changed) == DESTROYED
     assert one(postgres_server, "SELECT 1 FROM pg_extension WHERE extname = 'hstore'") is None
 
 
@@ -255,7 +246,7 @@ def test_grants_are_authoritative(
     )
     assert "does not exist" in create_error("grant", {**inputs, "role": "nobody"})
     for resource in (narrowed, schema_grant, db_grant):
-        assert destroy("grant", resource) == {"destroyResourceResponse": {}}
+        assert destroy("grant", resource) == DESTROYED
     assert _table_privileges(postgres_server, "reader", "a") == []
     assert not one(postgres_server, "SELECT has_schema_privilege('reader', 'data', 'USAGE')")
 
@@ -308,7 +299,7 @@ def test_grant_destroy_revokes_after_a_default_owner_is_gone(
     with postgres_server.connect() as conn:
         conn.execute("DROP OWNED BY late_owner")
         conn.execute("DROP ROLE late_owner")
-    assert destroy("grant", inputs) == {"destroyResourceResponse": {}}
+    assert destroy("grant", inputs) == DESTROYED
     assert _table_privileges(postgres_server, "late_reader", "t") == []
 
 
@@ -320,7 +311,7 @@ def test_database_destroy_through_a_connection_to_itself(
     inputs = database_inputs({**connection, "database": "self_db"}, "self_db",
                              destroyPolicy="drop")  # fmt: skip
     assert create("database", inputs)["name"] == "self_db"
-    assert destroy("database", inputs) == {"destroyResourceResponse": {}}
+    assert destroy("database", inputs) == DESTROYED
     assert one(postgres_server, "SELECT 1 FROM pg_database WHERE datname = 'self_db'") is None
 
 
@@ -344,7 +335,7 @@ def test_failed_database_drop_leaves_it_usable(
         with postgres_server.connect("kept_db") as conn:
             conn.execute("ALTER SUBSCRIPTION keep_kept_db SET (slot_name = NONE)")
             conn.execute("DROP SUBSCRIPTION keep_kept_db")
-    assert destroy("database", inputs) == {"destroyResourceResponse": {}}
+    assert destroy("database", inputs) == DESTROYED
 
 
 def _routine_privileges(server: PostgresServer, role_name: str, routine: str) -> list[str]:
@@ -376,7 +367,7 @@ def test_function_grants_cover_procedures_and_aggregates(
         conn.execute("REVOKE EXECUTE ON PROCEDURE routines.p() FROM caller")
     create("grant", inputs)
     assert _routine_privileges(postgres_server, "caller", "routines.p()") == ["EXECUTE"]
-    assert destroy("grant", inputs) == {"destroyResourceResponse": {}}
+    assert destroy("grant", inputs) == DESTROYED
     for routine in routines:
         assert _routine_privileges(postgres_server, "caller", routine) == [], routine
 
@@ -427,7 +418,7 @@ def test_grant_destroy_is_gone_only_when_the_grantee_or_target_is(
     assert _table_privileges(postgres_server, "gone_reader", "t", "gone_db") == ["SELECT"]
     with postgres_server.connect("gone_db") as conn:
         conn.execute("DROP SCHEMA s CASCADE")
-    assert destroy("grant", inputs) == {"destroyResourceResponse": {}}
+    assert destroy("grant", inputs) == DESTROYED
     role(connection, "gone_grantee")
     grantee = grant_inputs(in_db, "gone_grantee", objectType="database", schema=None,
                            privileges=["CONNECT"])  # fmt: skip
@@ -435,13 +426,14 @@ def test_grant_destroy_is_gone_only_when_the_grantee_or_target_is(
     with postgres_server.connect() as conn:
         conn.execute("DROP OWNED BY gone_grantee")
         conn.execute("DROP ROLE gone_grantee")
-    assert destroy("grant", grantee) == {"destroyResourceResponse": {}}
+    assert destroy("grant", grantee) == DESTROYED
     database_grant = {**grantee, "role": "gone_reader"}
     create("grant", database_grant)
-    assert destroy("database", database_inputs(connection, "gone_db", destroyPolicy="drop")) == {
-        "destroyResourceResponse": {}
-    }
-    assert destroy("grant", database_grant) == {"destroyResourceResponse": {}}
+    assert (
+        destroy("database", database_inputs(connection, "gone_db", destroyPolicy="drop"))
+        == DESTROYED
+    )
+    assert destroy("grant", database_grant) == DESTROYED
 
 
 def _waiting_on_locks(server: PostgresServer) -> int:

@@ -2,49 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from nixops4_protocol.testing import error_of, outputs_of
+from nixops4_protocol.testing import Applied, Step, error_of, inputs
+from nixops4_providers.postgresql.role import RoleInputs
 
-from tests.postgresql.helpers import (
-    create,
-    create_error,
-    create_request,
-    destroy,
-    new_password,
-    run_process,
-    update,
-)
+from tests.postgresql.helpers import create, create_error, destroy, new_password, run_case
 from tests.support.postgres import PostgresServer
+
+UNTIL_2031 = "2031-01-01 00:00:00+00"
+"""How the server shows the `validUntil` the tests set (the server's time zone is UTC)."""
 
 
 def role_inputs(connection: dict[str, Any], name: str, **overrides: Any) -> dict[str, Any]:
     """Every input of `role`, as nixops4 sends them (defaults included)."""
-    inputs: dict[str, Any] = {
-        "connection": connection,
-        "adopt": False,
-        "name": name,
-        "login": False,
-        "superuser": False,
-        "createdb": False,
-        "createrole": False,
-        "inherit": True,
-        "replication": False,
-        "bypassrls": False,
-        "connectionLimit": -1,
-        "validUntil": None,
-        "memberOf": [],
-        "settings": {},
-        "passwordFile": None,
-        "passwordIterations": 4096,
-        "ownedObjects": "refuse",
-        "reassignOwnedTo": None,
-    }
-    inputs.update(overrides)
-    return inputs
+    return inputs(RoleInputs, connection=connection, name=name, **overrides)
 
 
 def role_row(server: PostgresServer, name: str) -> dict[str, Any] | None:
@@ -57,12 +34,23 @@ def role_row(server: PostgresServer, name: str) -> dict[str, Any] | None:
             " shobj_description(oid, 'pg_authid') AS comment,"
             " ARRAY(SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid"
             "       WHERE m.member = r.oid ORDER BY 1) AS groups,"
-            " (SELECT setconfig FROM pg_db_role_setting WHERE setrole = r.oid AND setdatabase = 0)"
-            "   AS settings"
+            ' (SELECT ARRAY(SELECT s FROM unnest(setconfig) s ORDER BY s COLLATE "C") FROM pg_db_role_setting'
+            "   WHERE setrole = r.oid AND setdatabase = 0) AS settings"
             " FROM pg_roles r WHERE rolname = %s",
             (name,),
         ).fetchone()
     return row
+
+
+def row_is(server: PostgresServer, name: str, **expected: Any) -> Callable[[Applied], None]:
+    """A step check: these columns of `role_row` have these values."""
+
+    def check(_: Applied) -> None:
+        row = role_row(server, name)
+        assert row is not None
+        assert {column: row[column] for column in expected} == expected
+
+    return check
 
 
 def test_create_through_the_executable_then_log_in(
@@ -71,11 +59,7 @@ def test_create_through_the_executable_then_log_in(
     """The real executable creates a login role whose password works and is never sent in clear."""
     password, path = new_password(tmp_path)
     inputs = role_inputs(connection, "app_user", login=True, passwordFile=str(path))
-    run = run_process([create_request("role", inputs), create_request("role", inputs)])
-    first, second = (outputs_of(response) for response in run.responses)
-    assert first["name"] == "app_user"
-    assert first == second
-    assert run.exit_status == 0
+    run_case("role", Step(inputs=inputs, expect_outputs={"name": "app_user"}), executable=True)
     with postgres_server.connect(user="app_user", password=password) as conn:
         assert conn.execute("SELECT current_user").fetchone() == ("app_user",)
     log = (postgres_server.directory / "server.log").read_text(encoding="utf-8", errors="replace")
@@ -83,57 +67,42 @@ def test_create_through_the_executable_then_log_in(
 
 
 def test_every_mutable_field_converges(
-    postgres_server: PostgresServer, connection: dict[str, Any], tmp_path: Path
+    postgres_server: PostgresServer, connection: dict[str, Any]
 ) -> None:
     """Changing each mutable input changes the role; memberships and settings are authoritative."""
     for group in ("grp_a", "grp_b"):
         create("role", role_inputs(connection, group))
-    inputs = role_inputs(
-        connection,
-        "mut_role",
-        memberOf=["grp_a"],
-        settings={"statement_timeout": "30s", "search_path": ["app", "public"]},
-    )
-    outputs = create("role", inputs)
-    row = role_row(postgres_server, "mut_role")
-    assert row is not None
-    assert row["groups"] == ["grp_a"]
-    assert sorted(row["settings"]) == ["search_path=app, public", "statement_timeout=30s"]
-    assert row["comment"] == "managed by nixops4-postgresql"
-    new_inputs = role_inputs(
-        connection,
-        "mut_role",
-        login=True,
-        createdb=True,
-        inherit=False,
-        connectionLimit=5,
-        validUntil="2031-01-01 00:00:00+00",
-        memberOf=["grp_b"],
-        settings={"work_mem": "8MB"},
-    )
-    assert outputs_of(update("role", new_inputs, inputs, outputs)) == outputs
-    row = role_row(postgres_server, "mut_role")
-    assert row is not None
-    assert (row["rolcanlogin"], row["rolcreatedb"], row["rolinherit"], row["rolconnlimit"]) == (
-        True, True, False, 5,
+    settings = {"statement_timeout": "30s", "search_path": ["app", "public"]}
+    changed = {
+        "login": True,
+        "createdb": True,
+        "inherit": False,
+        "connectionLimit": 5,
+        "validUntil": UNTIL_2031,
+        "memberOf": ["grp_b"],
+        "settings": {"work_mem": "8MB"},
+    }
+    row = partial(row_is, postgres_server, "mut_role")
+    run_case(
+        "role",
+        Step(inputs=role_inputs(connection, "mut_role", memberOf=["grp_a"], settings=settings),
+             check=row(groups=["grp_a"], comment="managed by nixops4-postgresql",
+                       settings=["search_path=app, public", "statement_timeout=30s"])),
+        Step(inputs=role_inputs(connection, "mut_role", **changed),
+             check=row(rolcanlogin=True, rolcreatedb=True, rolinherit=False, rolconnlimit=5,
+                       until=UNTIL_2031, groups=["grp_b"], settings=["work_mem=8MB"])),
+        Step(inputs=role_inputs(connection, "mut_role"),
+             check=row(rolcanlogin=False, rolconnlimit=-1, until="infinity", groups=[],
+                       settings=None)),
+        stateful=True,
     )  # fmt: skip
-    assert row["until"].startswith("2031-01-01")
-    assert row["groups"] == ["grp_b"]
-    assert row["settings"] == ["work_mem=8MB"]
-    create("role", role_inputs(connection, "mut_role"))
-    row = role_row(postgres_server, "mut_role")
-    assert row is not None
-    assert (row["rolcanlogin"], row["rolconnlimit"], row["until"]) == (False, -1, "infinity")
-    assert row["groups"] == []
-    assert row["settings"] is None
 
 
 def test_name_cannot_change_in_place(connection: dict[str, Any]) -> None:
     """An update that renames the role is refused and names the field."""
-    inputs = role_inputs(connection, "fixed_name")
-    outputs = create("role", inputs)
-    message = error_of(update("role", role_inputs(connection, "other_name"), inputs, outputs))
-    assert "`name` cannot be changed in place" in message
+    refused = "`name` cannot be changed in place"
+    renamed = Step(role_inputs(connection, "other_name"), expect_error=refused)
+    run_case("role", Step(role_inputs(connection, "fixed_name")), renamed, stateful=True)
 
 
 def test_foreign_role_is_adopted_only_when_asked(
@@ -162,22 +131,24 @@ def test_password_drift_is_detected_and_repaired(
     """A password changed behind our back is noticed (verifier recomputed) and set back."""
     password, path = new_password(tmp_path)
     inputs = role_inputs(connection, "drift_user", login=True, passwordFile=str(path))
-    create("role", inputs)
-    with postgres_server.connect() as conn:
-        (before,) = conn.execute(
-            "SELECT rolpassword FROM pg_authid WHERE rolname = 'drift_user'"
-        ).fetchone()
-    create("role", inputs)
-    with postgres_server.connect() as conn:
-        (unchanged,) = conn.execute(
-            "SELECT rolpassword FROM pg_authid WHERE rolname = 'drift_user'"
-        ).fetchone()
-        assert unchanged == before
-        conn.execute("ALTER ROLE drift_user PASSWORD 'changed-behind-our-back'")
-    postgres_server.connect(user="drift_user", password="changed-behind-our-back").close()
-    run = run_process([create_request("role", inputs)])
-    outputs_of(run.response)
-    assert "password drift" in run.stderr
+
+    def verifier() -> object:
+        with postgres_server.connect() as conn:
+            return conn.execute(
+                "SELECT rolpassword FROM pg_authid WHERE rolname = 'drift_user'"
+            ).fetchone()
+
+    def change_behind_our_back(_: Applied) -> None:
+        with postgres_server.connect() as conn:
+            conn.execute("ALTER ROLE drift_user PASSWORD 'changed-behind-our-back'")
+        postgres_server.connect(user="drift_user", password="changed-behind-our-back").close()
+
+    run_case(
+        "role",
+        Step(inputs=inputs, check=change_behind_our_back),
+        Step(inputs=inputs, expect_log="password drift"),
+        observe=verifier,
+    )
     with postgres_server.connect(user="drift_user", password=password) as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
     with pytest.raises(psycopg.OperationalError):
@@ -189,15 +160,18 @@ def test_destroy_with_and_without_owned_objects(
 ) -> None:
     """Destroy refuses while the role owns objects, reassigns them on request, and is idempotent."""
     inputs = role_inputs(connection, "owner_role")
-    create("role", inputs)
-    with postgres_server.connect() as conn:
-        conn.execute("CREATE TABLE owned_thing (id int)")
-        conn.execute("ALTER TABLE owned_thing OWNER TO owner_role")
-    message = error_of(destroy("role", inputs))
-    assert "cannot be dropped because some objects depend on it" in message
-    assert "ownedObjects" in message
-    reassign = {**inputs, "ownedObjects": "reassign"}
-    assert destroy("role", reassign) == {"destroyResourceResponse": {}}
+
+    def own_a_table(_: Applied) -> None:
+        with postgres_server.connect() as conn:
+            conn.execute("CREATE TABLE owned_thing (id int)")
+            conn.execute("ALTER TABLE owned_thing OWNER TO owner_role")
+
+    run_case(
+        "role",
+        Step(inputs=inputs, check=own_a_table),
+        Step(destroy=True, expect_error=["some objects depend on it", "ownedObjects"]),
+        Step(destroy=True, inputs={**inputs, "ownedObjects": "reassign"}),
+    )
     assert role_row(postgres_server, "owner_role") is None
     with postgres_server.connect() as conn:
         (owner,) = conn.execute(
@@ -205,7 +179,6 @@ def test_destroy_with_and_without_owned_objects(
         ).fetchone()
         conn.execute("DROP TABLE owned_thing")
     assert owner == "postgres"
-    assert destroy("role", reassign) == {"destroyResourceResponse": {}}
 
 
 def test_destroy_refuses_a_foreign_role(
@@ -224,17 +197,19 @@ def test_valid_until_removed_then_applied_again(
 ) -> None:
     """A role whose expiry was removed (stored as `infinity`) converges again without an error."""
     inputs = role_inputs(connection, "expiring", validUntil="2031-01-01 00:00:00+00")
-    create("role", inputs)
     forever = role_inputs(connection, "expiring")
-    create("role", forever)
-    assert create("role", forever)["name"] == "expiring"
-    assert create("role", {**forever, "validUntil": "infinity"})["name"] == "expiring"
-    with postgres_server.connect() as conn:
-        conn.execute("ALTER ROLE expiring VALID UNTIL '2040-05-05'")
-    create("role", inputs)
-    row = role_row(postgres_server, "expiring")
-    assert row is not None
-    assert row["until"].startswith("2031-01-01")
+
+    def change_behind_our_back(_: Applied) -> None:
+        with postgres_server.connect() as conn:
+            conn.execute("ALTER ROLE expiring VALID UNTIL '2040-05-05'")
+
+    run_case(
+        "role",
+        Step(inputs=inputs),
+        Step(inputs=forever, expect_outputs={"name": "expiring"}),
+        Step(inputs={**forever, "validUntil": "infinity"}, check=change_behind_our_back),
+        Step(inputs=inputs, check=row_is(postgres_server, "expiring", until=UNTIL_2031)),
+    )
 
 
 def test_password_set_by_a_role_admin_that_is_not_superuser(
@@ -247,9 +222,10 @@ def test_password_set_by_a_role_admin_that_is_not_superuser(
     as_admin = {**connection, "user": "role_admin", "passwordFile": str(admin_file)}
     password, path = new_password(tmp_path, "app")
     inputs = role_inputs(as_admin, "admin_made", login=True, passwordFile=str(path))
-    run = run_process([create_request("role", inputs), create_request("role", inputs)])
-    assert [outputs_of(response)["name"] for response in run.responses] == ["admin_made"] * 2
-    assert "cannot read pg_authid" in run.stderr
+    step = Step(
+        inputs=inputs, expect_outputs={"name": "admin_made"}, expect_log="cannot read pg_authid"
+    )
+    run_case("role", step, executable=True)
     with postgres_server.connect(user="admin_made", password=password) as conn:
         assert conn.execute("SELECT current_user").fetchone() == ("admin_made",)
 
@@ -325,19 +301,26 @@ def test_settings_the_server_quotes_are_not_set_again(
         "DateStyle": "ISO, MDY",
         "temp_tablespaces": "",
     }
-    inputs = role_inputs(connection, "quoted_settings", settings=settings)
-    create("role", inputs)
-    before = _setting_row(postgres_server, "quoted_settings")
-    assert before[1] == [
+    stored = [
         "DateStyle=ISO, MDY",
         "application_name=my app, v2",
         'search_path="user", "$user", public, "with space"',
         'temp_tablespaces=""',
     ]
-    run = run_process([create_request("role", inputs)])
-    assert outputs_of(run.response)["name"] == "quoted_settings"
-    assert "changed memberships or settings" not in run.stderr
-    assert _setting_row(postgres_server, "quoted_settings") == before
     changed = {**settings, "search_path": ["user", "app"]}
-    create("role", role_inputs(connection, "quoted_settings", settings=changed))
-    assert 'search_path="user", app' in _setting_row(postgres_server, "quoted_settings")[1]
+    run_case(
+        "role",
+        Step(
+            inputs=role_inputs(connection, "quoted_settings", settings=settings),
+            check=row_is(postgres_server, "quoted_settings", settings=stored),
+        ),
+        Step(
+            inputs=role_inputs(connection, "quoted_settings", settings=changed),
+            check=row_is(
+                postgres_server,
+                "quoted_settings",
+                settings=[*stored[:2], 'search_path="user", app', stored[3]],
+            ),
+        ),
+        observe=lambda: _setting_row(postgres_server, "quoted_settings"),
+    )

@@ -6,7 +6,7 @@ import secrets
 
 import psycopg
 import pytest
-from nixops4_providers.postgresql.scram import (
+from nixops4_providers.scram import (
     parse_verifier,
     scram_sha256_verifier,
     verifier_matches,

@@ -10,54 +10,30 @@ import time
 from typing import Any
 
 from nixops4_protocol.client import ProviderProcess
+from nixops4_protocol.requests import create_request, state_event_request, state_read_request
 from nixops4_protocol.state import materialise
-from nixops4_protocol.testing import TRANSCRIPT, error_of, outputs_of
+from nixops4_protocol.testing import TRANSCRIPT, error_of, inputs, outputs_of
+from nixops4_providers.postgresql.state import StateInputs
 
-from tests.postgresql.helpers import COMMAND, create_request, run_process
+from tests.postgresql.helpers import COMMAND, run_process
 from tests.support.postgres import PostgresServer
 
 
 def state_inputs(connection: dict[str, Any], name: str, **overrides: Any) -> dict[str, Any]:
     """Every input of `state`."""
-    inputs = {
-        "connection": connection,
-        "name": name,
-        "schema": "nixops4",
-        "table": "state_events",
-        "lockWaitSeconds": 0,
-    }
-    inputs.update(overrides)
-    return inputs
+    return inputs(StateInputs, connection=connection, name=name, **overrides)
 
 
 def read_request(inputs: dict[str, Any], outputs: dict[str, Any] | None) -> dict[str, Any]:
     """A stateResourceReadRequest (outputs present during apply, absent for a dump)."""
-    resource: dict[str, Any] = {"type": "state", "inputProperties": inputs}
-    if outputs is not None:
-        resource["outputProperties"] = outputs
-    return {"stateResourceReadRequest": {"resource": resource}}
+    return state_read_request("state", inputs, outputs)
 
 
 def event_request(inputs: dict[str, Any], outputs: dict[str, Any], key: str) -> dict[str, Any]:
     """A stateResourceEvent adding resource `key`."""
-    return {
-        "stateResourceEvent": {
-            "resource": {"type": "state", "inputProperties": inputs, "outputProperties": outputs},
-            "event": "create",
-            "nixopsVersion": "0.1.0",
-            "patch": [
-                {
-                    "op": "add",
-                    "path": f"/resources/{key}",
-                    "value": {
-                        "type": "file",
-                        "input_properties": {"k": key},
-                        "output_properties": {},
-                    },
-                }
-            ],
-        }
-    }
+    value = {"type": "file", "input_properties": {"k": key}, "output_properties": {}}
+    patch = [{"op": "add", "path": f"/resources/{key}", "value": value}]
+    return state_event_request("state", inputs, outputs, event="create", patch=patch)
 
 
 def stored_events(server: PostgresServer, name: str) -> list[tuple[int, str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from nixops4_protocol.context import Context
 from nixops4_protocol.provider import Provider
+from nixops4_protocol.requests import create_request
 from nixops4_protocol.resource import Model, NoOutputs, Resource
 from pydantic import Field
 
@@ -43,8 +44,7 @@ def test_close_reaches_every_used_handler_once(capsys: pytest.CaptureFixture[str
     CLOSED.clear()
     provider = Provider("t", {"tracked": _Tracked, "failing": _Failing, "unused": "no.such:Module"})
     for type_name in ("failing", "tracked", "tracked"):
-        request = {"type": type_name, "inputProperties": {"name": "x"}, "isStateful": False}
-        reply = provider.handle({"createResourceRequest": request})
+        reply = provider.handle(create_request(type_name, {"name": "x"}))
         assert reply == {"createResourceResponse": {"outputProperties": {}}}
     provider.close()
     assert sorted(CLOSED) == ["_Tracked", "failing"]

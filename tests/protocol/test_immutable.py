@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from nixops4_protocol.context import Context
 from nixops4_protocol.provider import Provider
+from nixops4_protocol.requests import update_request
 from nixops4_protocol.resource import Immutable, Model, NoOutputs, Resource, Secret
 from pydantic import Field
 
@@ -53,14 +54,7 @@ def _inputs(**changes: Any) -> dict[str, Any]:
 
 
 def _update(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    return provider.handle(
-        {
-            "updateResourceRequest": {
-                "resource": {"type": "thing", "inputProperties": old, "outputProperties": {}},
-                "inputProperties": new,
-            }
-        }
-    )
+    return provider.handle(update_request("thing", new, old, {}))
 
 
 def test_mutable_change_converges_like_create() -> None:

@@ -128,7 +128,7 @@ def test_response_bodies_reject_extra_or_missing_fields(body: dict[str, Any]) ->
 
 
 def test_event_response_is_empty_object() -> None:
-    """stateResourceEventResponse serialises to exactly `{}` and refuses any field."""
+    """A `stateResourceEventResponse` serialises to exactly `{}` and refuses any field."""
     assert messages.wrap(messages.StateResourceEventResponse()) == {
         "stateResourceEventResponse": {}
     }

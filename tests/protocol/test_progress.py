@@ -11,13 +11,18 @@ from nixops4_protocol.errors import ResourceError
 
 
 class _Log:
+    """A `Logger` that keeps its lines."""
+
     def __init__(self) -> None:
         self.lines: list[tuple[str, dict[str, Any]]] = []
 
-    def info(self, event: str, **fields: Any) -> None:
+    def info(self, event: str, *args: Any, **fields: Any) -> None:
         self.lines.append((event, fields))
 
-    warning = info
+    debug = warning = error = info
+
+    def bind(self, **fields: Any) -> _Log:
+        return self
 
 
 def test_wait_for_notices_completion_quickly() -> None:

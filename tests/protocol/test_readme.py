@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+import textwrap
 from pathlib import Path
 
 from nixops4_protocol.client import create_request, update_request
@@ -44,3 +45,19 @@ def test_readme_provider_example_runs_as_documented(tmp_path: Path) -> None:
     assert error_of(run.responses[2]).startswith(
         "invalid inputs for greeting greeting:\n  - unknown field `colour` (known fields: path, name)"
     )
+
+
+def test_readme_testing_example_runs(tmp_path: Path) -> None:
+    """The README's acceptance-case example passes against the README's provider."""
+    import runpy
+
+    from nixops4_protocol.testing import Case, Step, inputs
+
+    section = README.read_text(encoding="utf-8").split("## Write your own provider", 1)[1]
+    provider_code, case_code = re.findall(r"```python\n(.*?)```", section, re.S)[:2]
+    (tmp_path / "greeting.py").write_text(provider_code, encoding="utf-8")
+    namespace = runpy.run_path(str(tmp_path / "greeting.py"), run_name="greeting")
+    file = tmp_path / "hello.txt"
+    names = {"Case": Case, "Step": Step, "inputs": inputs, "file": file, **namespace}
+    exec(textwrap.dedent(case_code), names)  # noqa: S102 - the README's own example
+    assert file.read_text() == "Hello, you!"

@@ -20,7 +20,7 @@ def runner(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_create_prints_outputs_as_pretty_json(tmp_path: Path) -> None:
-    """create merges --inputs-json, -j and -s, and prints the outputs object only."""
+    """The create command merges --inputs-json, -j and -s, and prints the outputs object only."""
     result = runner(
         "create", *PROVIDER, "--type", "file", "--inputs-json", '{"path": "f.txt"}',
         "-s", "contents", "hello", "-j", "mode", "384", cwd=tmp_path,
@@ -59,7 +59,7 @@ def test_malformed_json_argument(tmp_path: Path) -> None:
 
 
 def test_update_and_destroy(tmp_path: Path) -> None:
-    """update sends previous inputs/outputs and prints new outputs; destroy removes the file."""
+    """The update command sends previous inputs/outputs and prints new outputs; destroy removes the file."""
     old = {"path": "g.txt", "contents": "one"}
     assert (
         runner(

@@ -10,13 +10,11 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from nixops4_protocol.client import (
-    ProviderProcess,
-    create_request,
-    destroy_request,
-    update_request,
-)
-from nixops4_protocol.testing import TRANSCRIPT, Run, outputs_of, run_requests
+from nixops4_protocol.client import ProviderProcess
+from nixops4_protocol.requests import create_request, destroy_request, update_request
+from nixops4_protocol.testing import TRANSCRIPT, Run, leaked, outputs_of, run_requests
+from nixops4_protocol.testing import inputs as full_inputs
+from nixops4_providers.secrets.model import SecretInputs
 
 from tests.support.executables import installed
 
@@ -32,37 +30,15 @@ OUTPUTS: list[dict[str, Any]] = []
 STDERR: list[str] = []
 """Every stderr text the provider wrote."""
 
-DEFAULTS: dict[str, Any] = {
-    "generation": 0,
-    "directory": ".nixops4-secrets",
-    "postgresql": None,
-    "exposeValue": False,
-    "deleteOnDestroy": False,
-    "length": None,
-    "lowercase": True,
-    "uppercase": True,
-    "digits": True,
-    "symbols": True,
-    "minLowercase": 0,
-    "minUppercase": 0,
-    "minDigits": 0,
-    "minSymbols": 0,
-    "symbolCharacters": "!#%*+,-./:=?@^_~",
-    "excludeCharacters": "",
-    "encoding": "base64url",
-    "algorithm": "hmac-sha256",
-    "comment": "",
-    "bcryptCost": 4,
-    "scramIterations": 4096,
-}
-"""Every optional input, as nixops4 sends them (bcrypt at its cheapest cost to keep tests fast)."""
-
 KINDS = ("password", "token", "uuid", "ssh-ed25519", "wireguard", "tsig")
 
 
 def inputs(name: str, kind: str, **overrides: Any) -> dict[str, Any]:
-    """The full input set of a secret, with `overrides` (wire names) applied."""
-    return {"name": name, "kind": kind, **DEFAULTS, **overrides}
+    """The full input set of a secret, with `overrides` (wire names) applied.
+
+    bcrypt runs at its cheapest cost unless a test says otherwise, to keep the tests fast.
+    """
+    return full_inputs(SecretInputs, name=name, kind=kind, **{"bcryptCost": 4, **overrides})
 
 
 def run(requests: Sequence[dict[str, Any]], cwd: Path, env: dict[str, str] | None = None) -> Run:
@@ -199,8 +175,6 @@ def fragments(value: str) -> list[str]:
 
 def leaks() -> list[str]:
     """Describe every generated value found where it must not be: output, stdout, stderr."""
-    from nixops4_protocol.testing import leaked
-
     found = []
     outputs_text = [json.dumps(outputs) for outputs in OUTPUTS]
     for value, exposed in GENERATED.items():

@@ -14,9 +14,9 @@ import bcrypt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from nixops4_protocol.client import create_request, update_request
+from nixops4_protocol.requests import create_request, update_request
 from nixops4_protocol.testing import error_of, outputs_of
-from nixops4_providers.postgresql.scram import verifier_matches
+from nixops4_providers.scram import verifier_matches
 
 from tests.secrets.helpers import (
     KINDS,
@@ -136,13 +136,7 @@ def test_name_cannot_change(tmp_path: Path) -> None:
     old = inputs("first-name", "uuid")
     first = create(tmp_path, old)
     value_of(first)
-    result = run(
-        [{"updateResourceRequest": {
-            "resource": {"type": TYPE, "inputProperties": old, "outputProperties": first},
-            "inputProperties": {**old, "name": "second-name"},
-        }}],
-        tmp_path,
-    )  # fmt: skip
+    result = run([update_request(TYPE, {**old, "name": "second-name"}, old, first)], tmp_path)
     assert "input `name` cannot be changed in place" in error_of(result.response)
 
 

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from nixops4_providers.postgresql.scram import verifier_matches
+from nixops4_providers.scram import verifier_matches
 from nixops4_providers.secrets import entropy, kinds
 from nixops4_providers.secrets.keys import StoreKey
 from nixops4_providers.secrets.model import SecretInputs

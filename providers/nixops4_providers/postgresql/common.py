@@ -10,7 +10,7 @@ from nixops4_protocol.errors import ResourceError
 from nixops4_protocol.resource import Model
 from pydantic import AfterValidator, Field
 
-from .connection import Connection, connect
+from nixops4_providers.pgconn import Connection, connect, describe_sql_error
 
 if TYPE_CHECKING:
     import psycopg
@@ -86,20 +86,6 @@ def check_adoptable(
         hint="Set `adopt = true;` to take it over and converge it to the declared inputs, "
         "or choose another name.",
     )
-
-
-def describe_sql_error(error: Exception) -> str:
-    """The server's own error text (message, detail, hint) on one or a few lines."""
-    diag = getattr(error, "diag", None)
-    primary = getattr(diag, "message_primary", None)
-    if not primary:
-        return str(error).strip()
-    parts = [primary]
-    for label in ("message_detail", "message_hint"):
-        text = getattr(diag, label, None)
-        if text:
-            parts.append(text)
-    return "; ".join(parts)
 
 
 @contextmanager

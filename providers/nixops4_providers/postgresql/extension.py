@@ -126,7 +126,11 @@ class Extension(Resource[ExtensionInputs, ExtensionOutputs]):
                     _converge(conn, inputs, found, ctx)
                 set_comment(conn, "EXTENSION", inputs.name, found[3] if found else None)
                 current = _read(conn, inputs.name)
-        assert current is not None
+        if current is None:
+            raise ResourceError(
+                f"extension {inputs.name!r} is missing right after it was installed or converged",
+                hint="Something dropped it concurrently; apply again.",
+            )
         return ExtensionOutputs(
             oid=current[0], name=inputs.name, version=current[1], schema=current[2]
         )

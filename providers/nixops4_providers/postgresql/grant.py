@@ -13,8 +13,9 @@ from nixops4_protocol.errors import ResourceError
 from nixops4_protocol.resource import Existing, Model, NoOutputs, Resource
 from pydantic import Field, model_validator
 
+from nixops4_providers.pgconn import Connection
+
 from .common import Identifier, fetch_one, maintenance_database, open_connection, sql_errors
-from .connection import Connection
 
 if TYPE_CHECKING:
     import psycopg
@@ -153,7 +154,7 @@ def _held(conn: psycopg.Connection[Any], inputs: GrantInputs, grantee: int) -> l
         )
         params = (inputs.schema_, _RELKINDS[inputs.object_type])
     wrapped = (
-        "SELECT ARRAY(SELECT a.privilege_type FROM"
+        "SELECT ARRAY(SELECT a.privilege_type FROM"  # noqa: S608 - `query` is a fixed query above
         ' aclexplode(coalesce(o.acl, acldefault(o.kind::"char", o.owner))) a'
         " WHERE a.grantee = %s) FROM (" + query + ") AS o(acl, owner, kind)"
     )

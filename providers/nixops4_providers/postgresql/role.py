@@ -10,6 +10,8 @@ from nixops4_protocol.errors import ResourceError
 from nixops4_protocol.resource import CredentialFile, Existing, Immutable, Resource
 from pydantic import AfterValidator, Field
 
+from nixops4_providers.scram import verifier_matches
+
 from .common import (
     ConnectedInputs,
     Identifier,
@@ -22,7 +24,6 @@ from .common import (
     set_comment,
     sql_errors,
 )
-from .scram import verifier_matches
 
 if TYPE_CHECKING:
     import psycopg
@@ -327,7 +328,7 @@ def converge_role(
     """Create or converge a role in one transaction; the password is sent as a SCRAM verifier."""
     from psycopg import sql
 
-    from .scram import scram_sha256_verifier
+    from nixops4_providers.scram import scram_sha256_verifier
 
     role = sql.Identifier(inputs.name)
     what = f"role {inputs.name!r}"

@@ -115,7 +115,11 @@ class Schema(Resource[SchemaInputs, ObjectOutputs]):
                     ctx.log.info("changed schema owner", owner=owner)
             set_comment(conn, "SCHEMA", inputs.name, found[2] if found else None)
             current = _read(conn, inputs.name)
-        assert current is not None
+        if current is None:
+            raise ResourceError(
+                f"schema {inputs.name!r} is missing right after it was created or converged",
+                hint="Something dropped it concurrently; apply again.",
+            )
         return ObjectOutputs(oid=current[0], name=inputs.name)
 
     def destroy(self, previous: Existing[SchemaInputs, ObjectOutputs], ctx: Context) -> None:

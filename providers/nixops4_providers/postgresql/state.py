@@ -22,8 +22,9 @@ from nixops4_protocol.resource import Existing, Model, StateEvent, StateStore
 from nixops4_protocol.state import apply_patch, empty_state, initial_patch, materialise
 from pydantic import AfterValidator, Field
 
+from nixops4_providers.pgconn import Connection
+
 from .common import check_identifier, fetch_one, open_connection, sql_errors
-from .connection import Connection
 
 if TYPE_CHECKING:
     import psycopg
@@ -331,6 +332,10 @@ class State(StateStore[StateInputs, StateOutputs]):
                         f"state {resource.inputs.name!r} changed since this process read it",
                         hint="Re-run the deploy; it will read the current state.",
                     )
-            assert store.document is not None
+            if store.document is None:
+                raise ResourceError(
+                    f"state {resource.inputs.name!r} could not be loaded before the event",
+                    hint="Re-run the deploy; it reads the state first.",
+                )
             document = apply_patch(store.document, event.patch)
             store.append(event.event, event.nixops_version, event.patch, document)

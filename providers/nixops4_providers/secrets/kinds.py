@@ -155,7 +155,7 @@ def _ssh_public(value: str, comment: str) -> str:
 
 
 def _scram(inputs: SecretInputs, value: str, key: StoreKey) -> str:
-    from nixops4_providers.postgresql.scram import DEFAULT_SALT_LENGTH, scram_sha256_verifier
+    from nixops4_providers.scram import DEFAULT_SALT_LENGTH, scram_sha256_verifier
 
     salt = key.salt("scram-sha-256", inputs.name, value, DEFAULT_SALT_LENGTH)
     return scram_sha256_verifier(value, salt=salt, iterations=inputs.scram_iterations)

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from nixops4_protocol.resource import CredentialFile, Immutable, Model, Secret
 from pydantic import Field, model_validator
 
-from nixops4_providers.postgresql.connection import Connection
+from nixops4_providers.pgconn import Connection
 
 from .password import DEFAULT_SYMBOLS, PasswordPolicy, make_policy
 

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from nixops4_protocol.errors import ResourceError
 
-from nixops4_providers.postgresql.common import describe_sql_error
-from nixops4_providers.postgresql.connection import connect
+from nixops4_providers.pgconn import connect, describe_sql_error
 
 from .entropy import random_bytes
 from .files import SecretDirectory

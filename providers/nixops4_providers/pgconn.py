@@ -1,4 +1,7 @@
-"""The PostgreSQL server connection every PostgreSQL-backed resource takes as an input."""
+"""PostgreSQL connections shared by the providers that talk to a server (postgresql, secrets).
+
+The `connection` input model, opening a connection from it, and the server's error text.
+"""
 
 from __future__ import annotations
 
@@ -69,3 +72,17 @@ def connect(
             f"cannot connect to PostgreSQL at {connection.describe()}: {str(error).strip()}",
             hint="Check host, port, user and passwordFile of the `connection` input, and that the server accepts the connection (pg_hba.conf).",
         ) from None
+
+
+def describe_sql_error(error: Exception) -> str:
+    """The server's own error text (message, detail, hint) on one or a few lines."""
+    diag = getattr(error, "diag", None)
+    primary = getattr(diag, "message_primary", None)
+    if not primary:
+        return str(error).strip()
+    parts = [primary]
+    for label in ("message_detail", "message_hint"):
+        text = getattr(diag, label, None)
+        if text:
+            parts.append(text)
+    return "; ".join(parts)
