@@ -57,22 +57,21 @@ def socket_path(spec: str, key: str) -> str:
     return os.path.join(runtime_directory(), f"{label}-{key}.sock")
 
 
-def freshness_key(spec: str) -> str:
+def freshness_key(spec: str, search_path: list[str] | None = None) -> str:
     """A digest of everything that decides what code a server of `spec` runs.
 
     The interpreter (path, version, flags, `PYTHON*` variables), `sys.path` with each entry's
     modification time (an install changes a site-packages directory), and path, size and
-    modification time of every source file of the library and of the provider's top-level
-    package. A server built from other code has another key, so its socket is never reached.
+    modification time of the source files of the library and of the provider (`_package_sources`).
+    A server built from other code has another key, so its socket is never reached.
     """
     parts = [spec, sys.executable, sys.version, repr(sys.flags)]
     parts += sorted(
         f"{k}={v}" for k, v in os.environ.items() if k.startswith(_INTERPRETER_ENVIRONMENT)
     )
-    for entry in import_path():
+    for entry in import_path(search_path):
         parts.append(f"{entry}\t{_mtime(entry)}")
-    for directory in _package_directories(spec):
-        parts += _source_files(directory)
+    parts += _package_sources(spec)
     return _sha256_hex("\n".join(parts).encode("utf-8", "surrogateescape"))[:24]
 
 
@@ -86,9 +85,10 @@ def _sha256_hex(data: bytes) -> str:
     return digest
 
 
-def import_path() -> list[str]:
-    """`sys.path` with relative entries (`''` for the working directory) made absolute."""
-    return [entry if entry.startswith("/") else os.path.abspath(entry) for entry in sys.path]
+def import_path(search_path: list[str] | None = None) -> list[str]:
+    """`sys.path` (or `search_path`) with relative entries (`''`: the working directory) absolute."""
+    entries = sys.path if search_path is None else search_path
+    return [entry if entry.startswith("/") else os.path.abspath(entry) for entry in entries]
 
 
 def _mtime(path: str) -> int:
@@ -98,17 +98,27 @@ def _mtime(path: str) -> int:
         return -1
 
 
-def _package_directories(spec: str) -> list[str]:
-    """The directories of this library and of the top-level package of `spec`'s module."""
-    top = spec.partition(":")[0].partition(".")[0]
-    directories = list(getattr(sys.modules[__package__.rpartition(".")[0]], "__path__", []))
+def _package_sources(spec: str) -> list[str]:
+    """`path size mtime` of the source files that decide what `spec` runs.
+
+    Every file of this library, every file of the package of `spec`'s module, and the modules
+    directly in its top-level package (shared helpers), without importing `spec`'s module.
+    """
+    module_name = spec.partition(":")[0]
+    top, _, rest = module_name.partition(".")
+    found: list[str] = []
+    for directory in getattr(sys.modules[__package__.rpartition(".")[0]], "__path__", []):
+        found += _source_files(directory)
     __import__(top)
-    directories += getattr(sys.modules[top], "__path__", [])
-    return sorted(set(directories))
+    for directory in getattr(sys.modules[top], "__path__", []):
+        found += _source_files(directory, recursive=False)
+        if rest:
+            found += _source_files(os.path.join(directory, *rest.split(".")))
+    return found
 
 
-def _source_files(directory: str) -> Iterator[str]:
-    """`path size mtime` of every .py file under `directory`, skipping bytecode caches."""
+def _source_files(directory: str, *, recursive: bool = True) -> Iterator[str]:
+    """`path size mtime` of every .py file in (or under) `directory`, skipping bytecode caches."""
     try:
         entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
     except OSError:
@@ -117,5 +127,5 @@ def _source_files(directory: str) -> Iterator[str]:
         if entry.name.endswith(".py") and entry.is_file():
             info = entry.stat()
             yield f"{entry.path}\t{info.st_size}\t{info.st_mtime_ns}"
-        elif entry.name != "__pycache__" and entry.is_dir(follow_symlinks=False):
+        elif recursive and entry.name != "__pycache__" and entry.is_dir(follow_symlinks=False):
             yield from _source_files(entry.path)

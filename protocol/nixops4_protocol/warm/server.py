@@ -19,6 +19,7 @@ import os
 import pkgutil
 import select
 import socket
+import sys
 import time
 from typing import TYPE_CHECKING, NoReturn
 
@@ -50,11 +51,11 @@ def main(spec: str, path: str, key: str) -> NoReturn:
     except BlockingIOError:
         os._exit(0)  # another server of this code is starting or running
     try:
+        search_path = list(sys.path)  # as the client had it; importing the provider may change it
+        if freshness_key(spec, search_path) != key:
+            raise RuntimeError("the code changed between the client's start and the server's")
         provider = warm_up(spec)
-        sources = Sources(spec, key)
-        reason = sources.stale()
-        if reason:
-            raise RuntimeError(f"the code changed while the server started: {reason}")
+        sources = Sources(spec, key, search_path)
         listener = listen(path)
     except BaseException as error:  # recorded for the clients, which then stop trying
         with open(path + ".failed", "w", encoding="utf-8") as failed:
@@ -96,7 +97,6 @@ def import_deferred(packages: tuple[str, ...]) -> None:
     does not need them does not pay for them; a worker needs them ready.
     """
     import ast
-    import sys
 
     loaded = [
         module
@@ -148,12 +148,11 @@ def complete_models() -> None:
 class Sources:
     """Whether the code this server runs is still the code on disk."""
 
-    def __init__(self, spec: str, key: str) -> None:
+    def __init__(self, spec: str, key: str, search_path: list[str]) -> None:
         """Record the size and modification time of every file the server has loaded."""
-        import sys
-
         self.spec = spec
         self.key = key
+        self.search_path = search_path
         self.files = {
             path: _signature(path)
             for path in (getattr(module, "__file__", None) for module in list(sys.modules.values()))
@@ -165,7 +164,7 @@ class Sources:
         for path, signature in self.files.items():
             if _signature(path) != signature:
                 return f"{path} changed"
-        if freshness_key(self.spec) != self.key:
+        if freshness_key(self.spec, self.search_path) != self.key:
             return "the provider's source files changed"
         return None
 
