@@ -81,6 +81,8 @@ def modes() -> Iterator[Modes]:
         for key, value in os.environ.items()
         if not key.startswith("NIXOPS4_PROVIDER_LOG")
     }
+    previous = os.environ.get("NIXOPS4_PROVIDER_WARM")
+    os.environ["NIXOPS4_PROVIDER_WARM"] = "0"  # a run without one of the two environments: cold
     try:
         yield Modes(
             cold={**base, "NIXOPS4_PROVIDER_WARM": "0"},
@@ -88,6 +90,10 @@ def modes() -> Iterator[Modes]:
             runtime_directory=directory,
         )
     finally:
+        if previous is None:
+            del os.environ["NIXOPS4_PROVIDER_WARM"]
+        else:
+            os.environ["NIXOPS4_PROVIDER_WARM"] = previous
         shutil.rmtree(directory, ignore_errors=True)
         deadline = time.monotonic() + 10
         while processes_mentioning(directory) and time.monotonic() < deadline:
