@@ -125,6 +125,25 @@ def test_responses_and_exit_status_are_the_same_warm_and_cold(warm: Warm, case: 
     assert without_pid(hot) == without_pid(cold)
 
 
+def test_parallel_runs_each_get_a_worker(warm: Warm) -> None:
+    """Eight clients at once (NixOps4 runs resources in parallel) each get their own worker."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    warm.start(PROBE)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(
+            pool.map(
+                lambda index: run(PROBE, [probe()], {**warm.env, "WARM_PROBE": str(index)}),
+                range(8),
+            )
+        )
+    assert [outputs(result)["value"] for result in results] == [str(i) for i in range(8)]
+    assert all(not result.served_in_process for result in results), results[0].stderr
+    workers = {outputs(result)["pid"] for result in results}
+    assert len(workers) == 8
+    assert workers.isdisjoint(result.pid for result in results)
+
+
 def test_example_provider_answers_the_same_warm_and_cold(warm: Warm, tmp_path: Path) -> None:
     """The example provider writes the same file and answers the same, warm or cold."""
     request = {
