@@ -87,7 +87,7 @@ def deployment(pg: PostgresServer, dns: DnsServer, secrets_dir: Path) -> list[Me
             "dbRecord",
             "dns",
             "record",
-            False,
+            True,
             lambda _: {
                 "server": dns.server_inputs(),
                 "zone": dns.zone,

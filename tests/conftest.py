@@ -6,4 +6,9 @@ import os
 # outlives the suite. `NIXOPS4_PROVIDER_WARM=1 bash scripts/test` runs the whole suite warm.
 os.environ.setdefault("NIXOPS4_PROVIDER_WARM", "0")
 
-pytest_plugins = ["tests.support.postgres", "tests.support.dns_server", "tests.support.warm"]
+pytest_plugins = [
+    "tests.support.postgres",
+    "tests.support.dns_server",
+    "tests.support.garage",
+    "tests.support.warm",
+]

@@ -24,5 +24,5 @@ def test_demo_deployment_runs_to_the_end() -> None:
     assert "appPassword: inputs unchanged, skipped (outputs from state)" in out
     assert "every output is identical to the first apply" in out
     assert "role app logs in to database app with the generated password" in out
-    assert "state 'demo' holds 2 events" in out
+    assert "state 'demo' holds 3 events" in out
     assert out.rstrip().endswith("== demo finished")

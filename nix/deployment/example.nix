@@ -49,8 +49,11 @@
       };
     };
 
+    # Stateful, so a changed address is an update of the record set this deployment wrote; a
+    # stateless record cannot tell its own old values from someone else's and refuses them.
     dbRecord = {
       type = providers.dns.record;
+      state = members.state;
       inputs = {
         server = dns;
         inherit zone;

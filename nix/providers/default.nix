@@ -13,6 +13,7 @@ let
 in
 {
   dns = provider ./dns.nix;
+  garage = provider ./garage.nix;
   postgresql = provider ./postgresql.nix;
   proxmox = provider ./proxmox.nix;
   secrets = provider ./secrets.nix;

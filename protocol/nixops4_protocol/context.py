@@ -20,6 +20,8 @@ class Context:
     resource: str = ""
     """The handler's own name for the resource (`describe(inputs)`), e.g. `role "app"`."""
     is_stateful: bool = False
+    plan: bool = False
+    """Plan only (`nixops4-provider-run plan`): log what would change, write nothing."""
     _log: Logger | None = field(default=None, repr=False)
 
     @property

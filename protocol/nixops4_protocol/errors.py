@@ -74,6 +74,19 @@ def _one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
+MAX_PROBLEMS = 20
+"""Problems listed in one error message; the rest are counted."""
+
+MAX_SHOWN = 80
+"""Characters of one piece of the input (a name, a value, a field) an error message repeats."""
+
+
+def clip(text: str, limit: int = MAX_SHOWN) -> str:
+    """`text` for an error message: at most `limit` characters, a lone surrogate escaped."""
+    shown = text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+    return shown.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def format_validation_error(
     error: ValidationError,
     *,
@@ -86,20 +99,25 @@ def format_validation_error(
     Offending values are shown when short, except for fields in `secret_fields`.
     """
     lines = [f"invalid {what}:"]
-    for problem in error.errors(include_url=False, include_input=True):
-        location = ".".join(str(part) for part in problem["loc"]) or "(whole object)"
+    problems = error.errors(include_url=False, include_input=True)
+    listed_known = False
+    for problem in problems[:MAX_PROBLEMS]:
+        location = ".".join(clip(str(part)) for part in problem["loc"]) or "(whole object)"
         kind = problem["type"]
         if kind == "extra_forbidden":
             line = f"  - unknown field `{location}`"
-            if known_fields is not None and len(problem["loc"]) == 1:
+            if known_fields is not None and len(problem["loc"]) == 1 and not listed_known:
                 line += f" (known fields: {', '.join(known_fields)})"
+                listed_known = True
         elif kind == "missing":
             line = f"  - missing field `{location}`"
         else:
             secret = any(str(part) in secret_fields for part in problem["loc"])
             shown = "" if secret else _shown_input(problem)
-            line = f"  - field `{location}`: {problem['msg']}{shown}"
+            line = f"  - field `{location}`: {clip(problem['msg'], 1000)}{shown}"
         lines.append(line)
+    if len(problems) > MAX_PROBLEMS:
+        lines.append(f"  - and {len(problems) - MAX_PROBLEMS} more problems")
     return "\n".join(lines)
 
 
@@ -108,6 +126,19 @@ def _shown_input(problem: Any) -> str:
     value = problem.get("input")
     if isinstance(value, bool | int | float) or value is None:
         return f" (got {value!r})"
-    if isinstance(value, str) and len(value) <= 80:
-        return f" (got {value!r})"
-    return f" (got a value of type {type(value).__name__})"
+    if isinstance(value, str) and len(value) <= MAX_SHOWN:
+        return f" (got {clip(repr(value))})"
+    if isinstance(value, str):
+        return f" (got a string of {len(value)} characters)"
+    if problem.get("type") == "value_error":
+        return ""  # the message says what is wrong with the value
+    return f" (got a value of type {_json_type(value)})"
+
+
+def _json_type(value: object) -> str:
+    """The JSON name of a value's type."""
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    return type(value).__name__

@@ -78,11 +78,15 @@ def configure(*, json_lines: bool | None = None, level: str | None = None) -> No
         if json_lines
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
+    # JSON has no traceback renderer of its own: `exc_info` becomes an `exception` text field
+    # (before redaction, so secrets in it are scrubbed); the console renderer draws it itself.
+    tracebacks = [structlog.processors.format_exc_info] if json_lines else []
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            *tracebacks,
             _redact_processor,
             renderer,
         ],

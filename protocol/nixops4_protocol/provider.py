@@ -10,7 +10,13 @@ from __future__ import annotations
 import os
 import sys
 
-from .errors import ProviderError, RequestError, ResourceError, describe_cause_chain
+from .errors import (
+    ProviderError,
+    RequestError,
+    ResourceError,
+    clip,
+    describe_cause_chain,
+)
 from .io import Channel, LineTooLongError
 from .redaction import scrub
 
@@ -37,17 +43,26 @@ _VERB = {
 REQUEST_KINDS = tuple(_VERB)
 """The request kinds, known without importing the pydantic message models."""
 
+PLAN_VARIABLE = "NIXOPS4_PROVIDER_PLAN"
+"""Set to 1 (by `nixops4-provider-run plan`): create and update only plan, writing nothing."""
+_PLANNED = ("createResourceRequest", "updateResourceRequest")
+_WRITES = (*_PLANNED, "destroyResourceRequest")
+
 if TYPE_CHECKING:
     ResourceClass = TypeVar("ResourceClass", bound=type)
 
 
+MAX_MESSAGE_CHARS = 16 * 1024
+"""Longest error message sent; each piece of input it repeats is clipped much shorter."""
+
+
 def error_response(message: str) -> dict[str, Any]:
-    """Return the wire form of an error reply (`messages.ErrorResponse`).
+    """Return the wire form of an error reply (`messages.ErrorResponse`), scrubbed and bounded.
 
     The one response built without the message models: the dispatcher answers malformed lines
     and unknown kinds or types with it before pydantic is imported.
     """
-    return {"errorResponse": {"message": scrub(message)}}
+    return {"errorResponse": {"message": clip(scrub(message), MAX_MESSAGE_CHARS)}}
 
 
 class Provider:
@@ -152,6 +167,12 @@ class Provider:
                 f"could not parse the request line as JSON: {error}; "
                 "each request must be one JSON object on one line"
             )
+        from .surrogates import refuse_lone_surrogates
+
+        try:
+            refuse_lone_surrogates(line, message)
+        except RequestError as error:
+            return error_response(str(error))
         return self.handle(message)
 
     def handle(self, message: Any) -> dict[str, Any]:
@@ -172,18 +193,18 @@ class Provider:
         ((kind, body),) = message.items()
         if kind not in REQUEST_KINDS:
             raise RequestError(
-                f"unknown request kind `{kind}`; provider `{self.name}` understands "
+                f"unknown request kind `{clip(kind)}`; provider `{self.name}` understands "
                 f"{', '.join(REQUEST_KINDS)}"
             )
         type_name = _peek_type(body)
         if isinstance(type_name, str) and type_name not in self._types:
             raise RequestError(
-                f"unknown resource type `{type_name}` for provider `{self.name}`; "
+                f"unknown resource type `{clip(type_name)}` for provider `{self.name}`; "
                 f"known types: {', '.join(self.type_names) or '(none)'}"
             )
         from .messages import REQUEST_KINDS as MODELS
 
-        target = f" for {self.name} {type_name}" if isinstance(type_name, str) else ""
+        target = f" for {self.name} {clip(type_name)}" if isinstance(type_name, str) else ""
         request = _validate(MODELS[kind], body, what=f"`{kind}`{target}")
         return _Operation(self, kind, request).run()
 
@@ -219,8 +240,10 @@ def _validate(
 ) -> Any:
     from pydantic import ValidationError
 
+    from .budget import refuse_many_unknown_fields
     from .errors import format_validation_error
 
+    refuse_many_unknown_fields(model, data, what)
     try:
         return model.model_validate(data)
     except ValidationError as error:
@@ -255,7 +278,14 @@ class _Operation:
             resource_type=self.type_name,
             operation=_VERB[self.kind].split()[0],
             is_stateful=bool(getattr(self.request, "is_stateful", False)),
+            plan=os.environ.get(PLAN_VARIABLE) == "1",
         )
+        if (
+            ctx.plan
+            and self.kind in _WRITES
+            and not (self.kind in _PLANNED and self.cls.supports_plan)
+        ):
+            raise RequestError(f"{self.label} cannot plan: it would have to write to find out")
         handler = getattr(self, "_" + self.kind)
         try:
             response: dict[str, Any] = handler(ctx)

@@ -138,6 +138,8 @@ class Resource(Generic[InputsT, OutputsT]):
     """Whether the type keeps something that only nixops4 state remembers (create once, then update)."""
     update_converges: ClassVar[bool] = False
     """Whether an update converges like create (after the immutable inputs are checked)."""
+    supports_plan: ClassVar[bool] = False
+    """Whether create and update honour `ctx.plan`: read, log what would change, write nothing."""
     immutable_inputs: ClassVar[tuple[str, ...]] = ()
     """Dotted wire paths of inputs inside shared models that cannot change for this type.
 

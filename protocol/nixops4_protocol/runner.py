@@ -1,14 +1,18 @@
 """`nixops4-provider-run`: drive any provider by hand, like upstream `nixops4-resource-runner`.
 
 The subcommands and flags are upstream's (`create`, `update`, `state-read`, `state-event`) plus
-`destroy`; so is the output: outputs or state as pretty JSON on stdout, errors on stderr with exit 1.
-`--provider-arg` (repeatable) is an addition for providers that need arguments.
+`destroy`; so is the output, byte for byte (checked against upstream's runner by
+tests/nixops4/test_runner_conformance.py): outputs or state as pretty JSON with sorted keys (serde's
+map order) on stdout, errors on stderr with exit 1 (`error: failed to create resource: ...` for
+create, `error: ...` for the others). `--provider-arg` (repeatable) is an addition for providers
+that need arguments.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -45,6 +49,27 @@ def _create_inputs(args: argparse.Namespace) -> dict[str, Any]:
     return inputs
 
 
+def _text(values: Any) -> Any:
+    """An option's value as given: argparse turns `--flag=--` into `[]` (it drops the `--`)."""
+    return "--" if values == [] else values
+
+
+class _StoreText(argparse._StoreAction):
+    """`store` that keeps a literal `--` value (`--type=--`)."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
+        """Store the value, `--` included."""
+        super().__call__(parser, namespace, _text(values), option)
+
+
+class _AppendText(argparse._AppendAction):
+    """`append` that keeps a literal `--` value (`--provider-arg=--`)."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
+        """Append the value, `--` included."""
+        super().__call__(parser, namespace, _text(values), option)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nixops4-provider-run",
@@ -54,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.register("action", None, _StoreText)
+        sub.register("action", "store", _StoreText)
+        sub.register("action", "append", _AppendText)
         sub.add_argument("--provider-exe", required=True, help="Provider executable to start.")
         sub.add_argument(
             "--provider-arg",
@@ -87,6 +115,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--stateful", action="store_true", help="Send isStateful: true.")
 
+    plan = command(
+        "plan",
+        "Show what create (or, with --previous-*, update) would change, writing nothing; "
+        "for types that can plan.",
+    )
+    plan.add_argument("--inputs-json", required=True, help="The inputs to apply.")
+    plan.add_argument("--previous-inputs-json", help="The previous inputs, to plan an update.")
+    plan.add_argument("--previous-outputs-json", help="The previous outputs, to plan an update.")
+
     update = command("update", "Update a resource and print its new outputs.")
     update.add_argument("--inputs-json", required=True, help="The new inputs.")
     update.add_argument("--previous-inputs-json", required=True, help="The previous inputs.")
@@ -110,24 +147,26 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _request(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
-    """Build the request for the subcommand, and the verb used in its error message."""
+    """Build the request for the subcommand, and the prefix of its error message (upstream's)."""
     if args.command == "create":
         request = client.create_request(args.type, _create_inputs(args), stateful=args.stateful)
-        return request, "create resource"
+        return request, "failed to create resource: "
     inputs = _json_object("--inputs-json", args.inputs_json)
-    if args.command == "update":
+    if args.command == "plan" and args.previous_inputs_json is None:
+        return client.create_request(args.type, inputs, stateful=True), "failed to plan resource: "
+    if args.command in ("update", "plan"):
         request = client.update_request(
             args.type,
             inputs,
             _json_object("--previous-inputs-json", args.previous_inputs_json),
-            _json_object("--previous-outputs-json", args.previous_outputs_json),
+            _json_object("--previous-outputs-json", args.previous_outputs_json or "{}"),
         )
-        return request, "update resource"
+        return request, "failed to plan resource: " if args.command == "plan" else ""
     outputs = _json_object("--outputs-json", args.outputs_json) if args.outputs_json else None
     if args.command == "destroy":
-        return client.destroy_request(args.type, inputs, outputs), "destroy resource"
+        return client.destroy_request(args.type, inputs, outputs), "failed to destroy resource: "
     if args.command == "state-read":
-        return client.state_read_request(args.type, inputs, outputs or {}), "read state"
+        return client.state_read_request(args.type, inputs, outputs or {}), ""
     patch = _json_argument("--patch-json", args.patch_json)
     if not isinstance(patch, list):
         raise CliError("Error: value of --patch-json must be a JSON array of operations")
@@ -139,10 +178,11 @@ def _request(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
         patch=patch,
         nixops_version=args.nixops_version,
     )
-    return request, "send state event"
+    return request, ""
 
 
 _EXPECTED = {
+    "plan": "createResourceResponse",
     "create": "createResourceResponse",
     "update": "updateResourceResponse",
     "destroy": "destroyResourceResponse",
@@ -160,7 +200,7 @@ _SUCCESS: dict[str, Callable[[dict[str, Any]], str]] = {
 
 
 def _pretty(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False)
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
 
 
 def _check_response(response: Any) -> None:
@@ -179,23 +219,29 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with `argv`; return the exit status."""
     args = _parser().parse_args(argv)
     try:
-        request, verb = _request(args)
+        request, prefix = _request(args)
         command = [args.provider_exe, *args.provider_arg]
+        env = None
+        if args.command == "plan":
+            from .provider import PLAN_VARIABLE
+
+            env = {**os.environ, PLAN_VARIABLE: "1"}
         try:
-            with client.ProviderProcess(command) as process:
+            with client.ProviderProcess(command, env=env) as process:
                 response = process.request(request)
         except (OSError, client.ProviderExitedError) as error:
-            raise CliError(f"error: failed to {verb}: {error}") from None
+            raise CliError(f"error: {prefix}{error}") from None
         except ValueError as error:
             raise CliError(f"error: the provider's response is not JSON: {error}") from None
         _check_response(response)
         ((kind, body),) = response.items()
         if kind == "errorResponse":
-            raise CliError(f"error: failed to {verb}: {body['message']}")
-        if kind != _EXPECTED[args.command]:
-            raise CliError(
-                f"error: expected {_EXPECTED[args.command]} from provider but got: {kind}"
-            )
+            raise CliError(f"error: {prefix}{body['message']}")
+        expected = _EXPECTED[args.command]
+        if args.command == "plan" and args.previous_inputs_json is not None:
+            expected = "updateResourceResponse"
+        if kind != expected:
+            raise CliError(f"error: expected {expected} from provider but got: {kind}")
     except CliError as error:
         sys.stderr.write(f"{error}\n")
         return 1

@@ -5,5 +5,6 @@ PROVIDERS: dict[str, str] = {
     "dns": "nixops4_providers.dns:provider",
     "secrets": "nixops4_providers.secrets:provider",
     "proxmox": "nixops4_providers.proxmox:provider",
+    "garage": "nixops4_providers.garage:provider",
 }
 """Provider name → `module:attribute` of its `Provider` object (for docs and Nix generation)."""

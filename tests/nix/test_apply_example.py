@@ -1,8 +1,13 @@
 """The example deployment, evaluated by NixOps4's own module system and applied by our providers.
 
-Each member's inputs are evaluated with the outputs of the members applied before it, as
-`nixops4 apply` does, so the outputs that later members use also pass the Nix `outputs` types.
-Needs Nix and the nixpkgs lib / NixOps4 sources (skips without them, like the other evaluations).
+Each member's inputs are evaluated with the outputs of the members applied before it, so the
+outputs that later members use also pass the Nix `outputs` types. Needs Nix and the nixpkgs lib /
+NixOps4 sources (skips without them, like the other evaluations).
+
+The real `nixops4 apply` on this example is tests/nixops4/test_apply.py, where NixOps4 picks the
+order itself. This driver stays for what that test cannot do: it runs without NixOps4's binaries
+(which no CI machine has, so tests/nixops4 skips there), keeping the example applied on every run.
+Its hard-coded ORDER is the order NixOps4 was seen to take (test_apply.py asserts it).
 """
 
 from __future__ import annotations

@@ -98,13 +98,6 @@ def test_every_mutable_field_converges(
     )  # fmt: skip
 
 
-def test_name_cannot_change_in_place(connection: dict[str, Any]) -> None:
-    """An update that renames the role is refused and names the field."""
-    refused = "`name` cannot be changed in place"
-    renamed = Step(role_inputs(connection, "other_name"), expect_error=refused)
-    run_case("role", Step(role_inputs(connection, "fixed_name")), renamed, stateful=True)
-
-
 def test_foreign_role_is_adopted_only_when_asked(
     postgres_server: PostgresServer, connection: dict[str, Any]
 ) -> None:

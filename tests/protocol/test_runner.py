@@ -127,6 +127,7 @@ def test_state_store_through_the_runner(tmp_path: Path) -> None:
     )
     assert read.returncode == 0, read.stderr
     state = json.loads(read.stdout)
+    assert read.stdout == json.dumps(state, indent=2, sort_keys=True) + "\n", "serde's key order"
     assert state["_type"] == "nixopsState"
     assert state["resources"]["db"]["output_properties"] == {"value": 1}
 

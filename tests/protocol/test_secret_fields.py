@@ -13,7 +13,7 @@ from pydantic import BaseModel, SecretStr
 
 SECRET_LIKE = re.compile(r"(password|passwd|secret|token|private|credential|psk|key)", re.I)
 NOT_SECRET = re.compile(
-    r"(^publicKey$|(Iterations|Length|Policy|Algorithm|Name|Type|Id|Kind|Fingerprint|Generation|PublicKeys?|Count)$)"
+    r"(^publicKey$|^expose[A-Z]|(Iterations|Length|Policy|Algorithm|Name|Type|Id|Kind|Fingerprint|Generation|PublicKeys?|Count)$)"
 )
 """Names that look secret-like but name a property of a secret, not the secret itself."""
 

@@ -19,8 +19,8 @@ let
         description = "`tcp`, or `udp` (messages over 1232 octets and truncated answers go over TCP).";
       };
       timeout = mkOption {
-        type = types.addCheck types.number (x: x > 0 && x <= 300) // {
-          description = "integer or floating point number, meaning >0 and <=300";
+        type = types.addCheck types.number (x: x >= 0.1 && x <= 300) // {
+          description = "integer or floating point number, meaning >=0.1 and <=300";
           descriptionClass = "nonRestrictiveClause";
         };
         default = 10.0;

@@ -43,6 +43,22 @@ let
         default = 10;
         description = "Seconds to wait for the connection.";
       };
+      lockTimeout = mkOption {
+        type = types.addCheck types.number (x: x >= 0.1 && x <= 86400) // {
+          description = "integer or floating point number, meaning >=0.1 and <=86400";
+          descriptionClass = "nonRestrictiveClause";
+        };
+        default = 60.0;
+        description = "Seconds one statement may wait for a lock another transaction holds (an advisory lock of a concurrent deploy, a row or a table) before the operation fails.";
+      };
+      statementTimeout = mkOption {
+        type = types.addCheck types.number (x: x >= 0.1 && x <= 86400) // {
+          description = "integer or floating point number, meaning >=0.1 and <=86400";
+          descriptionClass = "nonRestrictiveClause";
+        };
+        default = 600.0;
+        description = "Seconds one statement may run, lock waits included, before the operation fails.";
+      };
     };
   };
 in
@@ -97,6 +113,29 @@ in
 
             Immutable: an update that changes it is refused. This is fixed when a database is created; dump and restore into a new database.
           '';
+        };
+        lcCollate = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          description = ''
+            Collation (`LC_COLLATE`, e.g. `C`), fixed at creation; null for `locale` or the template's. Not together with `locale`.
+
+            Immutable: an update that changes it is refused. This is fixed when a database is created; dump and restore into a new database.
+          '';
+        };
+        lcCtype = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          description = ''
+            Character classification (`LC_CTYPE`, e.g. `C.UTF-8`), fixed at creation; null for `locale` or the template's. Not together with `locale`.
+
+            Immutable: an update that changes it is refused. This is fixed when a database is created; dump and restore into a new database.
+          '';
+        };
+        tablespace = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          description = "Default tablespace; a change moves the database (`ALTER DATABASE ... SET TABLESPACE`, which needs it to have no sessions). Null for the server's default at creation, then left alone.";
         };
         connectionLimit = mkOption {
           type = types.addCheck types.int (x: x >= -1) // {
@@ -218,26 +257,41 @@ in
         };
         role = mkOption {
           type = types.str;
-          description = "Role receiving the privileges (`PUBLIC` is not managed).";
+          description = "Role receiving the privileges, or `PUBLIC` (every role, as PostgreSQL's keyword; e.g. `privileges = [ ];` on a database revokes the CONNECT and TEMPORARY that PUBLIC has by default).";
         };
         objectType = mkOption {
-          type = types.enum [ "database" "schema" "table" "sequence" "function" ];
-          description = "`database` (the connection's database), `schema`, or all `table`s, `sequence`s or `function`s in `schema` (`function` covers every routine: functions, procedures, aggregates and window functions).";
+          type = types.enum [ "database" "schema" "table" "sequence" "function" "type" ];
+          description = "`database` (the connection's database), `schema`, or all `table`s, `sequence`s or `function`s in `schema` (`function` covers every routine: functions, procedures, aggregates and window functions), or the `type`s named in `objects`. With `schema = null` only default privileges are managed (for all schemas; for `schema`: of new schemas).";
         };
         schema = mkOption {
           type = types.nullOr types.str;
           default = null;
-          description = "Schema of the objects; null for `database`.";
+          description = "Schema of the objects; null for `database`, and for default privileges in every schema (`defaultPrivilegesFor` without objects).";
+        };
+        objects = mkOption {
+          type = types.nullOr (types.listOf types.str);
+          default = null;
+          description = "For tables, sequences, functions and types: only these objects of `schema`, by name (a function with its argument types, e.g. `add(integer, integer)`); null for all of them. Each must exist when the grant is applied.";
+        };
+        columns = mkOption {
+          type = types.nullOr (types.listOf types.str);
+          default = null;
+          description = "For tables named in `objects`: grant on these columns only (column privileges: SELECT, INSERT, UPDATE, REFERENCES); authoritative for these columns. Null for whole tables.";
         };
         privileges = mkOption {
           type = types.listOf types.str;
           default = [ ];
           description = "Privileges the role has (authoritative: others are revoked); `ALL` for every privilege of the type, `[]` for none.";
         };
+        withGrantOption = mkOption {
+          type = types.bool;
+          default = false;
+          description = "Whether the role may grant these privileges on to others (`WITH GRANT OPTION`); authoritative: false revokes a grant option the role has. Not for `PUBLIC`.";
+        };
         defaultPrivilegesFor = mkOption {
           type = types.listOf types.str;
           default = [ ];
-          description = "For tables, sequences and functions: roles whose future objects in `schema` give `role` the same privileges (`ALTER DEFAULT PRIVILEGES`, authoritative).";
+          description = "Roles whose future objects (in `schema`, or anywhere when it is null; for `schema`: their new schemas) give `role` the same privileges (`ALTER DEFAULT PRIVILEGES`, authoritative). Not for `database`.";
         };
       };
     };
@@ -262,11 +316,7 @@ in
         };
         name = mkOption {
           type = types.str;
-          description = ''
-            Name of the role (at most 63 bytes).
-
-            Immutable: an update that changes it is refused. Declare a new resource instead, or keep the old value.
-          '';
+          description = "Name of the role (at most 63 bytes). Changing it renames the role in place (`ALTER ROLE ... RENAME TO`), keeping its objects, privileges and memberships.";
         };
         login = mkOption {
           type = types.bool;
@@ -321,6 +371,11 @@ in
           default = [ ];
           description = "Roles this role is a member of (authoritative: other memberships are revoked).";
         };
+        adminOf = mkOption {
+          type = types.listOf types.str;
+          default = [ ];
+          description = "Roles this role is a member of WITH ADMIN OPTION, so it may grant them to others (authoritative like `memberOf`; a role listed here need not be in `memberOf`).";
+        };
         settings = mkOption {
           type = types.attrsOf (types.oneOf [ types.str (types.listOf types.str) ]);
           default = { };
@@ -329,7 +384,7 @@ in
         passwordFile = mkOption {
           type = types.nullOr types.str;
           default = null;
-          description = "Path of a file holding the role's password; null leaves the password alone. Only a SCRAM-SHA-256 verifier computed here is sent to the server.";
+          description = "Path of a file holding the role's password, or its SCRAM-SHA-256 verifier (`SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`, sent as it is); null leaves the password alone. Only a verifier reaches the server, never the password; an MD5 hash is refused.";
         };
         passwordIterations = mkOption {
           type = types.ints.positive;

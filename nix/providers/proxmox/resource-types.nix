@@ -50,27 +50,39 @@ in
                 type = types.submodule {
                   options = {
                     request = mkOption {
-                      type = types.numbers.positive;
+                      type = types.addCheck types.number (x: x > 0 && x <= 86400) // {
+                        description = "integer or floating point number, meaning >0 and <=86400";
+                        descriptionClass = "nonRestrictiveClause";
+                      };
                       default = 30.0;
                       description = "One HTTP request to the API.";
                     };
                     task = mkOption {
-                      type = types.numbers.positive;
+                      type = types.addCheck types.number (x: x > 0 && x <= 86400) // {
+                        description = "integer or floating point number, meaning >0 and <=86400";
+                        descriptionClass = "nonRestrictiveClause";
+                      };
                       default = 900.0;
                       description = "One PVE task (clone, create, resize, migrate, ...).";
                     };
                     shutdown = mkOption {
-                      type = types.numbers.positive;
+                      type = types.addCheck types.number (x: x > 0 && x <= 86400) // {
+                        description = "integer or floating point number, meaning >0 and <=86400";
+                        descriptionClass = "nonRestrictiveClause";
+                      };
                       default = 120.0;
                       description = "A guest's clean shutdown before it is stopped hard.";
                     };
                     agent = mkOption {
-                      type = types.numbers.positive;
+                      type = types.addCheck types.number (x: x > 0 && x <= 86400) // {
+                        description = "integer or floating point number, meaning >0 and <=86400";
+                        descriptionClass = "nonRestrictiveClause";
+                      };
                       default = 300.0;
                       description = "The QEMU guest agent to answer after a start.";
                     };
                     retry = mkOption {
-                      type = types.numbers.nonnegative;
+                      type = types.numbers.between 0 86400;
                       default = 30.0;
                       description = "Retrying transient faults: lock timeouts, 5xx from a proxy, refused connections.";
                     };

@@ -18,6 +18,8 @@ MAX_TTL = 2**31 - 1
 _REFUSED_TYPES = {"SOA": "the SOA record is maintained by the server"}
 _TEXT_TYPES = {"TXT", "SPF"}
 _MAX_STRING = 255
+MAX_RDATA = 65535
+"""Largest record data (RDLENGTH is 16 bits)."""
 
 
 def parse_absolute(text: str) -> dns.name.Name:
@@ -81,6 +83,11 @@ def parse_values(
     import dns.rdatatype
 
     type_text = dns.rdatatype.to_text(rdtype)
+    if dns.rdatatype.is_singleton(rdtype) and len(values) > 1:
+        raise ValueError(
+            f"a {type_text} record set holds one record, not {len(values)}; a name has at most one "
+            f"{type_text}"
+        )
     parsed: dict[dns.rdata.Rdata, int] = {}
     for index, text in enumerate(values):
         try:
@@ -92,6 +99,12 @@ def parse_values(
             raise ValueError(
                 f"item {index} is not valid {type_text} data ({text!r}): {_reason(error)}"
             ) from None
+        size = len(rdata.to_wire() or b"")
+        if size > MAX_RDATA:
+            raise ValueError(
+                f"item {index} is {size} octets of {type_text} data, and a record holds at most "
+                f"{MAX_RDATA}; split it into several records"
+            )
         if rdata in parsed:
             raise ValueError(
                 f"items {parsed[rdata]} and {index} are the same record "
@@ -115,7 +128,14 @@ def _presentation_record(
     import dns.tokenizer
 
     tokens = dns.tokenizer.Tokenizer(text)
-    rdata = dns.rdata.from_text(dns.rdataclass.IN, rdtype, tokens, origin=zone, relativize=False)
+    rdata = dns.rdata.from_text(
+        dns.rdataclass.IN,
+        rdtype,
+        tokens,
+        origin=zone,
+        relativize=False,
+        idna_codec=idna_codec(text),
+    )
     while not (token := tokens.get()).is_eof():
         if not token.is_eol():
             raise ValueError(
@@ -134,6 +154,23 @@ def _text_record(rdtype: dns.rdatatype.RdataType, text: str) -> dns.rdata.Rdata:
     return dns.rdtypes.ANY.TXT.TXT(dns.rdataclass.IN, rdtype, chunks)
 
 
+def idna_codec(text: str) -> dns.name.IDNACodec | None:
+    """For non-ASCII `text`: IDNA 2008 with UTS 46 mapping (non-transitional), as octodns uses.
+
+    dnspython falls back to IDNA 2003 without the `idna` package, which maps `ß` to `ss` and so
+    writes `straße` as `strasse`; requiring IDNA 2008 makes a missing package an error instead.
+    """
+    import dns.name
+
+    if text.isascii():
+        return None
+    if not dns.name.have_idna_2008:
+        raise ValueError(
+            "non-ASCII names need the Python package `idna` (IDNA 2008), which is not installed"
+        )
+    return dns.name.IDNA_2008_Practical
+
+
 def _check_plain(text: str) -> None:
     if not text:
         raise ValueError("must not be empty")
@@ -146,7 +183,7 @@ def _from_text(text: str, origin: dns.name.Name) -> dns.name.Name:
     import dns.name
 
     try:
-        return dns.name.from_text(text, origin)
+        return dns.name.from_text(text, origin, idna_codec=idna_codec(text))
     except dns.name.EmptyLabel:
         raise ValueError("has an empty label (two dots in a row, or a leading dot)") from None
     except dns.name.LabelTooLong:

@@ -11,6 +11,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from . import names
 from .client import DnsClient, Observed
+from .plan import plan
 from .rrset import (
     DEFAULT_TTL,
     OwnerName,
@@ -27,6 +28,7 @@ from .server import Server
 if TYPE_CHECKING:
     import dns.rdata
     import dns.update
+    from nixops4_protocol.log import Logger
 
 
 class RecordInputs(Model):
@@ -83,6 +85,8 @@ class Record(Resource[RecordInputs, RecordOutputs]):
     else is reported instead of overwritten.
     """
 
+    supports_plan = True
+
     def describe(self, inputs: RecordInputs) -> str:
         """Name the record set, e.g. `www.example.org. A`."""
         try:
@@ -93,9 +97,11 @@ class Record(Resource[RecordInputs, RecordOutputs]):
     def create(self, inputs: RecordInputs, ctx: Context) -> RecordOutputs:
         """Ensure the record set holds exactly the declared values (a no-op when it does)."""
         wanted = _record_set(inputs)
-        _converge(
-            DnsClient(inputs.server, ctx.log), wanted, owned=None, adopt=inputs.adopt, ctx=ctx
-        )
+        client = DnsClient(inputs.server, ctx.log)
+        if ctx.plan:
+            plan(client, wanted.zone, [wanted], {}, adopt=inputs.adopt, ctx=ctx)
+            return _outputs(wanted)
+        _converge(client, wanted, owned=None, adopt=inputs.adopt, ctx=ctx)
         return _outputs(wanted)
 
     def update(
@@ -106,8 +112,21 @@ class Record(Resource[RecordInputs, RecordOutputs]):
     ) -> RecordOutputs:
         """Replace what we last wrote atomically; a new zone, name or type moves the record set."""
         wanted = _record_set(inputs)
-        old, owned = _last_written(previous)
+        old, owned = _last_written(previous, ctx.log)
         client = DnsClient(inputs.server, ctx.log)
+        if ctx.plan:
+            if not wanted.same_place(old):
+                ctx.log.info(f"plan: {old.label()}: moves to {wanted.label()}")
+                if old.zone != wanted.zone or previous.inputs.server != inputs.server:
+                    old_client = DnsClient(previous.inputs.server, ctx.log)
+                    plan(old_client, old.zone, [], {old.key: owned}, adopt=False, ctx=ctx)
+                    owned_here = {}
+                else:
+                    owned_here = {old.key: owned}
+            else:
+                owned_here = {old.key: owned}
+            plan(client, wanted.zone, [wanted], owned_here, adopt=inputs.adopt, ctx=ctx)
+            return _outputs(wanted)
         if wanted.same_place(old):
             _converge(client, wanted, owned=owned, adopt=inputs.adopt, ctx=ctx)
             return _outputs(wanted)
@@ -135,18 +154,25 @@ class Record(Resource[RecordInputs, RecordOutputs]):
 
     def destroy(self, previous: Existing[RecordInputs, RecordOutputs], ctx: Context) -> None:
         """Delete exactly the record set we last wrote; succeed when it is already gone."""
-        old, owned = _last_written(previous)
+        old, owned = _last_written(previous, ctx.log)
         _remove(DnsClient(previous.inputs.server, ctx.log), old, owned, ctx)
 
 
 def _last_written(
-    previous: Existing[RecordInputs, RecordOutputs],
+    previous: Existing[RecordInputs, RecordOutputs], log: Logger
 ) -> tuple[RecordSet, frozenset[dns.rdata.Rdata]]:
-    """The previous record set and the values we last wrote (from the outputs when present)."""
+    """The previous record set and the values we last wrote (from the outputs when present).
+
+    Stored output values that do not parse (an edited or foreign state) are ignored for the inputs.
+    """
     old = _record_set(previous.inputs)
     if previous.outputs is None:
         return old, old.rdatas
-    return old, names.parse_values(previous.outputs.values, old.rdtype, old.zone)
+    try:
+        return old, names.parse_values(previous.outputs.values, old.rdtype, old.zone)
+    except ValueError as error:
+        log.warning("stored outputs are malformed; using the stored inputs", error=str(error))
+        return old, old.rdatas
 
 
 def _write(
@@ -162,6 +188,12 @@ def _write(
         elif expected is None:
             message.absent(wanted.fqdn, wanted.rdtype)
             message.absent(wanted.fqdn, dns.rdatatype.CNAME)
+        elif wanted.is_apex_ns:  # add first, then delete the others one by one (RFC 2136 §3.4.2.4)
+            message.present(wanted.fqdn, *expected)
+            message.add(wanted.fqdn, wanted.ttl, *wanted.rdatas)
+            for rdata in expected - wanted.rdatas:
+                message.delete(wanted.fqdn, rdata)
+            return
         else:
             message.present(wanted.fqdn, *expected)
             message.delete(wanted.fqdn, wanted.rdtype)
@@ -277,7 +309,17 @@ def _verify(client: DnsClient, wanted: RecordSet, ctx: Context, done: str) -> No
 def _remove(
     client: DnsClient, old: RecordSet, owned: frozenset[dns.rdata.Rdata], ctx: Context
 ) -> None:
-    """Delete the RRset if it holds `owned`; succeed if it is gone, refuse if it was changed."""
+    """Delete the RRset if it holds `owned`; succeed if it is gone, refuse if it was changed.
+
+    The zone's apex NS set is left in place: no server deletes a zone's last NS record.
+    """
+    if old.is_apex_ns:
+        ctx.log.warning(
+            "left the zone's apex NS record set in place: a zone keeps its NS records (RFC 2136 "
+            "§3.4.2.4); it is no longer managed here",
+            record=old.label(),
+        )
+        return
 
     def build(message: dns.update.UpdateMessage) -> None:
         message.present(old.fqdn, *owned)

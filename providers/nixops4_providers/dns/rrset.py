@@ -120,6 +120,15 @@ class RecordSet:
         """Whether this is a CNAME, which must be alone at its name."""
         return self.type_text == "CNAME"
 
+    @property
+    def is_apex_ns(self) -> bool:
+        """Whether this is the zone's own NS set, which a server never deletes as a whole.
+
+        RFC 2136 §3.4.2.4: deleting the NS RRset at the apex is ignored; single records may be
+        deleted, except the last one.
+        """
+        return self.fqdn == self.zone and self.type_text == "NS"
+
     def same_place(self, other: RecordSet) -> bool:
         """Whether both are the same RRset (zone, owner name and type)."""
         return (self.zone, self.key) == (other.zone, other.key)

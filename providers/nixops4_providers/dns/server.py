@@ -13,6 +13,8 @@ from nixops4_protocol.redaction import register_secret_value
 from nixops4_protocol.resource import CredentialFile, Model
 from pydantic import AfterValidator, Field
 
+from nixops4_providers.hosts import check_host
+
 from . import names
 
 if TYPE_CHECKING:
@@ -34,7 +36,7 @@ def _valid_key_name(value: str) -> str:
 class Server(Model):
     """The zone's primary server and the TSIG key the updates are signed with."""
 
-    address: str = Field(
+    address: Annotated[str, AfterValidator(check_host)] = Field(
         min_length=1,
         description="IP address (or host name) of the primary server that accepts updates.",
     )
@@ -46,7 +48,7 @@ class Server(Model):
     )
     timeout: float = Field(
         default=10.0,
-        gt=0,
+        ge=0.1,
         le=300,
         description="Seconds to wait for each answer (connecting included).",
     )

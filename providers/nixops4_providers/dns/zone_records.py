@@ -11,6 +11,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from . import names
 from .client import ABSENT, DnsClient, Observed
+from .plan import plan
 from .rrset import (
     DEFAULT_TTL,
     OwnerName,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     import dns.name
     import dns.rdatatype
     import dns.update
+    from nixops4_protocol.log import Logger
 
 Key = tuple["dns.name.Name", "dns.rdatatype.RdataType"]
 
@@ -116,10 +118,16 @@ class ZoneRecords(Resource[ZoneRecordsInputs, ZoneRecordsOutputs]):
         """Name the set, e.g. `records of zone example.org. (12 record sets)`."""
         return f"records of zone {inputs.zone} ({len(inputs.records)} record sets)"
 
+    supports_plan = True
+
     def create(self, inputs: ZoneRecordsInputs, ctx: Context) -> ZoneRecordsOutputs:
         """Ensure every declared record set holds exactly its values (a no-op when they do)."""
         zone = names.parse_zone(inputs.zone)
         wanted = parse_records(zone, inputs.records)
+        if ctx.plan:
+            client = DnsClient(inputs.server, ctx.log)
+            plan(client, zone, wanted, {}, adopt=inputs.adopt, ctx=ctx)
+            return _outputs(zone, wanted)
         _converge(DnsClient(inputs.server, ctx.log), zone, wanted, {}, adopt=inputs.adopt, ctx=ctx)
         return _outputs(zone, wanted)
 
@@ -132,8 +140,17 @@ class ZoneRecords(Resource[ZoneRecordsInputs, ZoneRecordsOutputs]):
         """Delete, replace and add in one UPDATE, guarded by what we last wrote."""
         zone = names.parse_zone(inputs.zone)
         wanted = parse_records(zone, inputs.records)
-        old_zone, owned = _last_written(previous)
+        old_zone, owned = _last_written(previous, ctx.log)
         client = DnsClient(inputs.server, ctx.log)
+        if ctx.plan:
+            mine = {key: rrset.rdatas for key, rrset in owned.items()}
+            if old_zone == zone and previous.inputs.server == inputs.server:
+                plan(client, zone, wanted, mine, adopt=inputs.adopt, ctx=ctx)
+            else:
+                plan(DnsClient(previous.inputs.server, ctx.log), old_zone, [], mine, adopt=False,
+                     ctx=ctx)  # fmt: skip
+                plan(client, zone, wanted, {}, adopt=inputs.adopt, ctx=ctx)
+            return _outputs(zone, wanted)
         if old_zone == zone:
             _converge(client, zone, wanted, owned, adopt=inputs.adopt, ctx=ctx)
             return _outputs(zone, wanted)
@@ -154,7 +171,7 @@ class ZoneRecords(Resource[ZoneRecordsInputs, ZoneRecordsOutputs]):
         self, previous: Existing[ZoneRecordsInputs, ZoneRecordsOutputs], ctx: Context
     ) -> None:
         """Delete exactly the record sets we last wrote; those already gone are fine."""
-        zone, owned = _last_written(previous)
+        zone, owned = _last_written(previous, ctx.log)
         _converge(DnsClient(previous.inputs.server, ctx.log), zone, [], owned, adopt=False, ctx=ctx)
 
 
@@ -164,18 +181,25 @@ def _outputs(zone: dns.name.Name, wanted: list[RecordSet]) -> ZoneRecordsOutputs
 
 
 def _last_written(
-    previous: Existing[ZoneRecordsInputs, ZoneRecordsOutputs],
+    previous: Existing[ZoneRecordsInputs, ZoneRecordsOutputs], log: Logger
 ) -> tuple[dns.name.Name, dict[Key, RecordSet]]:
-    """The previous zone and the record sets we last wrote (from the outputs when present)."""
-    if previous.outputs is None:
-        zone = names.parse_zone(previous.inputs.zone)
-        written = parse_records(zone, previous.inputs.records)
-    else:
-        zone = names.parse_zone(previous.outputs.zone)
-        written = [
-            RecordSet.parse(zone, out.fqdn, out.type, out.ttl, out.values)
-            for out in previous.outputs.records
-        ]
+    """The previous zone and the record sets we last wrote (from the outputs when present).
+
+    Stored outputs that do not parse (an edited or foreign state) are ignored for the inputs.
+    """
+    if previous.outputs is not None:
+        try:
+            zone = names.parse_zone(previous.outputs.zone)
+            written = [
+                RecordSet.parse(zone, out.fqdn, out.type, out.ttl, out.values)
+                for out in previous.outputs.records
+            ]
+        except ValueError as error:
+            log.warning("stored outputs are malformed; using the stored inputs", error=str(error))
+        else:
+            return zone, {rrset.key: rrset for rrset in written}
+    zone = names.parse_zone(previous.inputs.zone)
+    written = parse_records(zone, previous.inputs.records)
     return zone, {rrset.key: rrset for rrset in written}
 
 
@@ -185,6 +209,12 @@ def _label(key: Key) -> str:
     return f"{key[0].to_text()} {dns.rdatatype.to_text(key[1])}"
 
 
+def _is_ns(key: Key) -> bool:
+    import dns.rdatatype
+
+    return key[1] == dns.rdatatype.NS
+
+
 def _same(seen: Observed, wanted: RecordSet) -> bool:
     return seen.rdatas == wanted.rdatas and seen.ttl == wanted.ttl
 
@@ -192,21 +222,29 @@ def _same(seen: Observed, wanted: RecordSet) -> bool:
 class _Plan:
     """What one UPDATE expects to find (per record set) and the changes it makes."""
 
-    def __init__(self, found: dict[Key, Observed], wanted: dict[Key, RecordSet]) -> None:
+    def __init__(
+        self, zone: dns.name.Name, found: dict[Key, Observed], wanted: dict[Key, RecordSet]
+    ) -> None:
         """`found` covers every record set involved: declared ones and ones we wrote before."""
         self.found = found
         self.wanted = wanted
-        self.deletes = [
+        changed = [
             key
             for key, seen in found.items()
             if seen.rdatas and (key not in wanted or not _same(seen, wanted[key]))
         ]
+        apex_ns = {key for key in changed if key[0] == zone and _is_ns(key)}
+        self.deletes = [key for key in changed if key not in apex_ns]
+        self.kept = [key for key in apex_ns if key not in wanted]
+        """Apex NS sets no longer declared: left in place, as no server deletes them."""
+        self.shrunk = [key for key in apex_ns if key in wanted]
+        """Declared apex NS sets whose other records are deleted one by one after the adds."""
         self.adds = [rrset for key, rrset in wanted.items() if not _same(found[key], rrset)]
 
     @property
     def changes(self) -> bool:
         """Whether the UPDATE would change anything."""
-        return bool(self.deletes or self.adds)
+        return bool(self.deletes or self.adds or self.shrunk)
 
     def build(self, message: dns.update.UpdateMessage) -> None:
         """Prerequisites on every record set, then all deletions, then all additions."""
@@ -231,6 +269,9 @@ class _Plan:
             message.delete(name, rdtype)
         for rrset in self.adds:
             message.add(rrset.fqdn, rrset.ttl, *rrset.rdatas)
+        for key in self.shrunk:  # RFC 2136 §3.4.2.4: after the adds, one record at a time
+            for rdata in self.found[key].rdatas - self.wanted[key].rdatas:
+                message.delete(key[0], rdata)
 
     def what(self) -> str:
         """The size of the update, for messages."""
@@ -261,11 +302,17 @@ def _converge(
     assumed = {
         key: Observed(owned[key].rdatas, owned[key].ttl) if key in owned else ABSENT for key in keys
     }
-    plan = _Plan(assumed, wanted)
+    plan = _Plan(zone, assumed, wanted)
+    for key in plan.kept:
+        ctx.log.warning(
+            "left the zone's apex NS record set in place: a zone keeps its NS records (RFC 2136 "
+            "§3.4.2.4); it is no longer managed here",
+            record=_label(key),
+        )
     if plan.changes and _send(client, zone, plan) == "NOERROR":
         _verify(client, zone, plan, ctx)
         return
-    plan = _Plan(_decide(client, zone, keys, wanted, owned, adopt=adopt, ctx=ctx), wanted)
+    plan = _Plan(zone, _decide(client, zone, keys, wanted, owned, adopt=adopt, ctx=ctx), wanted)
     if not plan.changes:
         ctx.log.info("record sets already as declared", zone=zone.to_text(), count=len(wanted))
         return

@@ -113,6 +113,17 @@ def maintenance_database(name: str) -> str:
     return "template1" if name == "postgres" else "postgres"
 
 
+def identifier_with_params(*names: str) -> Any:
+    """`sql.Identifier(*names)` for a statement sent with parameters.
+
+    psycopg reads every `%` of such a statement as the start of a placeholder, the quoted names
+    included: `ev%` would break the statement and `ev%%` would name `ev%`. Doubling it keeps the name.
+    """
+    from psycopg import sql
+
+    return sql.SQL(sql.Identifier(*names).as_string().replace("%", "%%"))
+
+
 def fetch_one(conn: psycopg.Connection[Any], query: Any, params: Any = None) -> Any:
     """The first row of a query, or None."""
     return conn.execute(query, params).fetchone()
@@ -127,7 +138,24 @@ def lock_name(conn: psycopg.Connection[Any], kind: str, name: str) -> None:
     Advisory locks belong to the connection's database: objects on the whole server (roles,
     databases) are only serialised among deploys connecting to the same database.
     """
-    conn.execute(_LOCK.format("pg_advisory_xact_lock"), (f"nixops4-postgresql {kind}", name))
+    with waiting_for(f"the advisory lock on {kind} {name!r}"):
+        conn.execute(_LOCK.format("pg_advisory_xact_lock"), (f"nixops4-postgresql {kind}", name))
+
+
+@contextmanager
+def waiting_for(what: str) -> Iterator[None]:
+    """Name the advisory lock a timed-out wait was for: another deploy converging that object."""
+    import psycopg
+
+    try:
+        yield
+    except (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled) as error:
+        raise ResourceError(
+            f"timed out waiting for {what}, which another deploy holds while it converges the "
+            f"same object: {describe_sql_error(error)}",
+            hint="Wait for the other deploy to finish, or raise `connection.lockTimeout`; "
+            "`SELECT * FROM pg_locks WHERE locktype = 'advisory'` shows the holder.",
+        ) from None
 
 
 @contextmanager
@@ -136,12 +164,70 @@ def session_name_lock(conn: psycopg.Connection[Any], kind: str, name: str) -> It
     import psycopg
 
     key = (f"nixops4-postgresql {kind}", name)
-    conn.execute(_LOCK.format("pg_advisory_lock"), key)
+    with waiting_for(f"the advisory lock on {kind} {name!r}"):
+        conn.execute(_LOCK.format("pg_advisory_lock"), key)
     try:
         yield
     finally:
         with suppress(psycopg.Error):  # a broken connection has lost the lock already
             conn.execute(_LOCK.format("pg_advisory_unlock"), key)
+
+
+_NOT_YET_MEMBER = """
+    SELECT r.rolname FROM pg_roles r, pg_roles me
+     WHERE r.rolname = ANY(%s) AND me.rolname = current_user AND NOT me.rolsuper
+       AND NOT pg_has_role(current_user, r.oid, 'MEMBER')
+       AND ((me.rolcreaterole AND NOT r.rolsuper)
+            OR pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION'))
+"""
+"""Roles the connecting role is not a member of, but may make itself one of."""
+
+
+@contextmanager
+def membership_in(conn: psycopg.Connection[Any], *roles: str | None) -> Iterator[None]:
+    """Make the connecting role a member of `roles` while the block runs, where it is not yet.
+
+    A managed-service admin (CREATEDB and CREATEROLE, not superuser: RDS, Cloud SQL, Azure) may
+    only create, alter, comment on or drop an object owned by another role, or set default
+    privileges for it, as a member of that role. The membership is granted just for the block
+    and revoked afterwards (inside a transaction, both commit together). A superuser or an
+    existing member gets nothing granted.
+    """
+    import psycopg
+    from psycopg import sql
+
+    wanted = sorted({role for role in roles if role})
+    borrowed = [row[0] for row in conn.execute(_NOT_YET_MEMBER, (wanted,))] if wanted else []
+    for role in borrowed:
+        conn.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(role)))
+    try:
+        yield
+    finally:
+        failed = conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR
+        if borrowed and not failed and not conn.closed:  # a rollback undoes the grants
+            remaining = conn.execute(  # a role dropped in the block took its members with it
+                "SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", (borrowed,)
+            )
+            for (role,) in remaining.fetchall():
+                conn.execute(sql.SQL("REVOKE {} FROM CURRENT_USER").format(sql.Identifier(role)))
+
+
+_OWNERS_TO_CREATE = """
+    SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()
+       AND NOT has_database_privilege(current_database(), 'CREATE')
+    UNION
+    SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = %s
+       AND NOT has_schema_privilege(nspname, 'CREATE')
+"""
+
+
+def owners_to_create_in(conn: psycopg.Connection[Any], schema: str | None = None) -> list[str]:
+    """Owners of the database (and `schema`) whose CREATE privilege the connecting role lacks.
+
+    Membership in them (`membership_in`) lets a managed-service admin create a schema or an
+    extension where another role owns the database or the schema.
+    """
+    return [str(row[0]) for row in conn.execute(_OWNERS_TO_CREATE, (schema,))]
 
 
 def create_or_find(create: Callable[[], None], find: Callable[[], T | None]) -> T | None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from nixops4_protocol.errors import ImmutableFieldError, ResourceError
 from nixops4_protocol.resource import Existing, Immutable, Resource
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .common import (
     ConnectedInputs,
@@ -17,6 +17,7 @@ from .common import (
     check_adoptable,
     create_or_find,
     maintenance_database,
+    membership_in,
     open_connection,
     refuse_foreign_destroy,
     session_name_lock,
@@ -53,6 +54,22 @@ class DatabaseInputs(ConnectedInputs):
         default=None,
         description="Collation and character classification (e.g. `C.UTF-8`), fixed at creation.",
     )
+    lc_collate: Annotated[str | None, Immutable(_DUMP_AND_RESTORE)] = Field(
+        default=None,
+        description="Collation (`LC_COLLATE`, e.g. `C`), fixed at creation; null for `locale` or "
+        "the template's. Not together with `locale`.",
+    )
+    lc_ctype: Annotated[str | None, Immutable(_DUMP_AND_RESTORE)] = Field(
+        default=None,
+        description="Character classification (`LC_CTYPE`, e.g. `C.UTF-8`), fixed at creation; "
+        "null for `locale` or the template's. Not together with `locale`.",
+    )
+    tablespace: Identifier | None = Field(
+        default=None,
+        description="Default tablespace; a change moves the database (`ALTER DATABASE ... SET "
+        "TABLESPACE`, which needs it to have no sessions). Null for the server's default at "
+        "creation, then left alone.",
+    )
     connection_limit: int = Field(
         default=-1, ge=-1, description="Concurrent connections allowed; -1 for no limit."
     )
@@ -70,6 +87,12 @@ class DatabaseInputs(ConnectedInputs):
         "or `drop` (terminate its sessions and drop it with all its data).",
     )
 
+    @model_validator(mode="after")
+    def _one_locale_form(self) -> DatabaseInputs:
+        if self.locale is not None and (self.lc_collate is not None or self.lc_ctype is not None):
+            raise ValueError("give either `locale` or `lcCollate`/`lcCtype`, not both")
+        return self
+
 
 def _normal_encoding(name: str) -> str:
     return name.replace("-", "").replace("_", "").upper()
@@ -84,8 +107,10 @@ def _read(conn: psycopg.Connection[Any], name: str) -> dict[str, Any] | None:
             SELECT d.oid, pg_get_userbyid(d.datdba) AS owner,
                    pg_encoding_to_char(d.encoding) AS encoding, d.datcollate, d.datctype,
                    d.datconnlimit AS connection_limit, d.datallowconn AS allow_connections,
-                   d.datistemplate AS is_template, shobj_description(d.oid, 'pg_database') AS comment
-              FROM pg_database d WHERE d.datname = %s
+                   d.datistemplate AS is_template, shobj_description(d.oid, 'pg_database') AS comment,
+                   t.spcname AS tablespace
+              FROM pg_database d JOIN pg_tablespace t ON t.oid = d.dattablespace
+             WHERE d.datname = %s
             """,
             (name,),
         ).fetchone()
@@ -109,6 +134,11 @@ def _check_fixed(inputs: DatabaseInputs, found: dict[str, Any]) -> None:
             inputs.locale,
             hint=_DUMP_AND_RESTORE,
         )
+    for field, column in (("lc_collate", "datcollate"), ("lc_ctype", "datctype")):
+        wanted = getattr(inputs, field)
+        if wanted is not None and wanted != found[column]:
+            name = "lcCollate" if field == "lc_collate" else "lcCtype"
+            raise ImmutableFieldError(name, found[column], wanted, hint=_DUMP_AND_RESTORE)
 
 
 def _create(conn: psycopg.Connection[Any], inputs: DatabaseInputs, owner: str) -> None:
@@ -121,6 +151,12 @@ def _create(conn: psycopg.Connection[Any], inputs: DatabaseInputs, owner: str) -
         options.append(sql.SQL("ENCODING {}").format(sql.Literal(inputs.encoding)))
     if inputs.locale is not None:
         options.append(sql.SQL("LOCALE {}").format(sql.Literal(inputs.locale)))
+    if inputs.lc_collate is not None:
+        options.append(sql.SQL("LC_COLLATE {}").format(sql.Literal(inputs.lc_collate)))
+    if inputs.lc_ctype is not None:
+        options.append(sql.SQL("LC_CTYPE {}").format(sql.Literal(inputs.lc_ctype)))
+    if inputs.tablespace is not None:
+        options.append(sql.SQL("TABLESPACE {}").format(sql.Identifier(inputs.tablespace)))
     options.append(sql.SQL("CONNECTION LIMIT {}").format(sql.Literal(inputs.connection_limit)))
     options.append(sql.SQL("ALLOW_CONNECTIONS {}").format(sql.Literal(inputs.allow_connections)))
     options.append(sql.SQL("IS_TEMPLATE {}").format(sql.Literal(inputs.is_template)))
@@ -141,6 +177,8 @@ def _differences(inputs: DatabaseInputs, found: dict[str, Any], owner: str) -> d
     changes: dict[str, Any] = {key: value for key, value in wanted.items() if found[key] != value}
     if found["owner"] != owner:
         changes["owner"] = owner
+    if inputs.tablespace is not None and found["tablespace"] != inputs.tablespace:
+        changes["tablespace"] = inputs.tablespace
     return changes
 
 
@@ -153,6 +191,10 @@ def _alter(conn: psycopg.Connection[Any], database: str, changes: dict[str, Any]
         if key == "owner":
             conn.execute(
                 sql.SQL("ALTER DATABASE {} OWNER TO {}").format(name, sql.Identifier(value))
+            )
+        elif key == "tablespace":
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} SET TABLESPACE {}").format(name, sql.Identifier(value))
             )
         else:
             conn.execute(
@@ -206,6 +248,41 @@ def _drop(conn: psycopg.Connection[Any], name: str, found: dict[str, Any]) -> in
     return int(terminated)
 
 
+def _converge(
+    conn: psycopg.Connection[Any],
+    inputs: DatabaseInputs,
+    owner: str,
+    found: dict[str, Any] | None,
+    ctx: Context,
+) -> dict[str, Any] | None:
+    """Create the database or bring the existing one to the inputs; return it as read back."""
+    what = f"database {inputs.name!r}"
+    if found is None:
+        found = create_or_find(
+            lambda: _create(conn, inputs, owner), lambda: _read(conn, inputs.name)
+        )
+        if found is None:
+            ctx.log.info("created database", owner=owner)
+    changes: dict[str, Any] = {}
+    if found is not None:
+        _check_fixed(inputs, found)
+        changes = _differences(inputs, found, owner)
+        check_adoptable(
+            what,
+            comment=found["comment"],
+            matches=not changes,
+            adopt=inputs.adopt,
+            differences=", ".join(f"{key} should be {value!r}" for key, value in changes.items()),
+        )
+        _alter(conn, inputs.name, changes)
+        if changes:
+            ctx.log.info("changed database", changed=sorted(changes))
+    if "owner" in changes and inputs.reassign_owned and found is not None:
+        _reassign_owned(inputs, found["owner"], owner)
+    set_comment(conn, "DATABASE", inputs.name, found["comment"] if found else None)
+    return _read(conn, inputs.name)
+
+
 class Database(Resource[DatabaseInputs, ObjectOutputs]):
     """A PostgreSQL database; destroy keeps the data unless `destroyPolicy = "drop"`."""
 
@@ -229,32 +306,8 @@ class Database(Resource[DatabaseInputs, ObjectOutputs]):
         ):
             owner = inputs.owner or inputs.connection.user
             found = _read(conn, inputs.name)
-            if found is None:
-                found = create_or_find(
-                    lambda: _create(conn, inputs, owner), lambda: _read(conn, inputs.name)
-                )
-                if found is None:
-                    ctx.log.info("created database", owner=owner)
-            changes: dict[str, Any] = {}
-            if found is not None:
-                _check_fixed(inputs, found)
-                changes = _differences(inputs, found, owner)
-                check_adoptable(
-                    what,
-                    comment=found["comment"],
-                    matches=not changes,
-                    adopt=inputs.adopt,
-                    differences=", ".join(
-                        f"{key} should be {value!r}" for key, value in changes.items()
-                    ),
-                )
-                _alter(conn, inputs.name, changes)
-                if changes:
-                    ctx.log.info("changed database", changed=sorted(changes))
-            if "owner" in changes and inputs.reassign_owned and found is not None:
-                _reassign_owned(inputs, found["owner"], owner)
-            set_comment(conn, "DATABASE", inputs.name, found["comment"] if found else None)
-            current = _read(conn, inputs.name)
+            with membership_in(conn, owner, found["owner"] if found else None):
+                current = _converge(conn, inputs, owner, found, ctx)
         if current is None:
             raise ResourceError(f"{what} disappeared while it was being converged")
         return ObjectOutputs(oid=int(current["oid"]), name=inputs.name)
@@ -279,5 +332,6 @@ class Database(Resource[DatabaseInputs, ObjectOutputs]):
                     hint='Set `destroyPolicy = "drop";` to drop it, or "keep" to leave it in place and forget it.',
                 )
             refuse_foreign_destroy(what, found["comment"])
-            terminated = _drop(conn, inputs.name, found)
+            with membership_in(conn, found["owner"]):
+                terminated = _drop(conn, inputs.name, found)
             ctx.log.info("dropped database", terminated_sessions=terminated)

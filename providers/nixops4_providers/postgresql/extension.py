@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Annotated, Any
 
 from nixops4_protocol.errors import ResourceError
@@ -13,7 +14,9 @@ from .common import (
     Identifier,
     check_adoptable,
     fetch_one,
+    membership_in,
     open_connection,
+    owners_to_create_in,
     refuse_foreign_destroy,
     set_comment,
     sql_errors,
@@ -104,8 +107,14 @@ class Extension(Resource[ExtensionInputs, ExtensionOutputs]):
         name = sql.Identifier(inputs.name)
         with open_connection(inputs.connection) as conn, sql_errors(f"cannot converge {what}"):
             _check_available(conn, inputs)
-            with conn.transaction():
+            with conn.transaction(), ExitStack() as stack:
                 found = _read(conn, inputs.name)
+                owners = (
+                    owners_to_create_in(conn, inputs.schema_)
+                    if found is None
+                    else [_owner(conn, inputs.name), *owners_to_create_in(conn, inputs.schema_)]
+                )
+                stack.enter_context(membership_in(conn, *owners))
                 if found is None:
                     options: list[Any] = []
                     if inputs.schema_ is not None:
@@ -147,8 +156,12 @@ class Extension(Resource[ExtensionInputs, ExtensionOutputs]):
             if found is None:
                 return
             refuse_foreign_destroy(what, found[3])
-            with sql_errors(
-                f"cannot drop {what}", hint="Set `cascade = true;` to drop dependent objects too."
+            with (
+                sql_errors(
+                    f"cannot drop {what}",
+                    hint="Set `cascade = true;` to drop dependent objects too.",
+                ),
+                membership_in(conn, _owner(conn, inputs.name)),
             ):
                 conn.execute(
                     sql.SQL("DROP EXTENSION {} {}").format(
@@ -157,6 +170,14 @@ class Extension(Resource[ExtensionInputs, ExtensionOutputs]):
                     )
                 )
             ctx.log.info("dropped extension")
+
+
+def _owner(conn: psycopg.Connection[Any], name: str) -> str | None:
+    """The role owning the installed extension `name`."""
+    row = fetch_one(
+        conn, "SELECT pg_get_userbyid(extowner) FROM pg_extension WHERE extname = %s", (name,)
+    )
+    return None if row is None else str(row[0])
 
 
 def _converge(

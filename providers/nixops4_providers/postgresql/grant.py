@@ -15,13 +15,21 @@ from pydantic import Field, model_validator
 
 from nixops4_providers.pgconn import Connection
 
-from .common import Identifier, fetch_one, maintenance_database, open_connection, sql_errors
+from .common import (
+    Identifier,
+    fetch_one,
+    maintenance_database,
+    membership_in,
+    open_connection,
+    sql_errors,
+    waiting_for,
+)
 
 if TYPE_CHECKING:
     import psycopg
     from nixops4_protocol.context import Context
 
-ObjectType = Literal["database", "schema", "table", "sequence", "function"]
+ObjectType = Literal["database", "schema", "table", "sequence", "function", "type"]
 
 PRIVILEGES: dict[str, tuple[str, ...]] = {
     "database": ("CONNECT", "CREATE", "TEMPORARY"),
@@ -29,12 +37,25 @@ PRIVILEGES: dict[str, tuple[str, ...]] = {
     "table": ("DELETE", "INSERT", "REFERENCES", "SELECT", "TRIGGER", "TRUNCATE", "UPDATE"),
     "sequence": ("SELECT", "UPDATE", "USAGE"),
     "function": ("EXECUTE",),
+    "type": ("USAGE",),
 }
 """Privileges each object type has, as `aclexplode` names them."""
 
+COLUMN_PRIVILEGES = ("INSERT", "REFERENCES", "SELECT", "UPDATE")
+"""Privileges PostgreSQL grants on single columns."""
+
+PUBLIC_DEFAULTS: dict[str, tuple[str, ...]] = {
+    "database": ("CONNECT", "TEMPORARY"),
+    "function": ("EXECUTE",),
+    "type": ("USAGE",),
+}
+"""What PUBLIC holds on a new object (`acldefault`); destroying a PUBLIC grant restores it."""
+
 _PLURAL = {"table": "TABLES", "sequence": "SEQUENCES", "function": "ROUTINES"}
 """`ALL ... IN SCHEMA` keywords; `ROUTINES` covers functions, procedures, aggregates and window functions."""
-_DEFACL_TYPE = {"table": "r", "sequence": "S", "function": "f"}
+_DEFACL_TYPE = {"table": "r", "sequence": "S", "function": "f", "type": "T", "schema": "n"}
+_DEFAULT_PLURAL = {**_PLURAL, "type": "TYPES", "schema": "SCHEMAS"}
+"""`ALTER DEFAULT PRIVILEGES ... ON ...` keywords."""
 _RELKINDS = {"table": ["r", "p", "v", "m", "f"], "sequence": ["S"]}
 
 
@@ -44,24 +65,51 @@ class GrantInputs(Model):
     connection: Connection = Field(
         description="How to reach the server; for schema-level objects, `database` is where they are."
     )
-    role: Identifier = Field(description="Role receiving the privileges (`PUBLIC` is not managed).")
+    role: Identifier = Field(
+        description="Role receiving the privileges, or `PUBLIC` (every role, as PostgreSQL's "
+        "keyword; e.g. `privileges = [ ];` on a database revokes the CONNECT and TEMPORARY that "
+        "PUBLIC has by default)."
+    )
     object_type: ObjectType = Field(
         description="`database` (the connection's database), `schema`, or all `table`s, `sequence`s "
         "or `function`s in `schema` (`function` covers every routine: functions, procedures, "
-        "aggregates and window functions)."
+        "aggregates and window functions), or the `type`s named in `objects`. With `schema = null` "
+        "only default privileges are managed (for all schemas; for `schema`: of new schemas)."
     )
     schema_: Identifier | None = Field(
-        default=None, alias="schema", description="Schema of the objects; null for `database`."
+        default=None,
+        alias="schema",
+        description="Schema of the objects; null for `database`, and for default privileges in "
+        "every schema (`defaultPrivilegesFor` without objects).",
+    )
+    objects: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="For tables, sequences, functions and types: only these objects of `schema`, by name "
+        "(a function with its argument types, e.g. `add(integer, integer)`); null for all of them. "
+        "Each must exist when the grant is applied.",
+    )
+    columns: list[Identifier] | None = Field(
+        default=None,
+        min_length=1,
+        description="For tables named in `objects`: grant on these columns only (column privileges: "
+        "SELECT, INSERT, UPDATE, REFERENCES); authoritative for these columns. Null for whole tables.",
     )
     privileges: list[str] = Field(
         default_factory=list,
         description="Privileges the role has (authoritative: others are revoked); `ALL` for every "
         "privilege of the type, `[]` for none.",
     )
+    with_grant_option: bool = Field(
+        default=False,
+        description="Whether the role may grant these privileges on to others (`WITH GRANT "
+        "OPTION`); authoritative: false revokes a grant option the role has. Not for `PUBLIC`.",
+    )
     default_privileges_for: list[Identifier] = Field(
         default_factory=list,
-        description="For tables, sequences and functions: roles whose future objects in `schema` "
-        "give `role` the same privileges (`ALTER DEFAULT PRIVILEGES`, authoritative).",
+        description="Roles whose future objects (in `schema`, or anywhere when it is null; for "
+        "`schema`: their new schemas) give `role` the same privileges (`ALTER DEFAULT PRIVILEGES`, "
+        "authoritative). Not for `database`.",
     )
 
     @model_validator(mode="after")
@@ -73,21 +121,64 @@ class GrantInputs(Model):
                 f"{', '.join(unknown)} not a privilege of a {self.object_type} "
                 f"(one of {', '.join(allowed)}, or ALL)"
             )
-        if (self.object_type == "database") != (self.schema_ is None):
+        if self.object_type == "database" and self.schema_ is not None:
+            raise ValueError("`schema` must be null for `database`")
+        if self.object_type != "database" and self.schema_ is None:
+            if not self.default_privileges_for:
+                raise ValueError(
+                    "`schema` is required, except for default privileges in every schema "
+                    "(`defaultPrivilegesFor`)"
+                )
+            if self.objects is not None:
+                raise ValueError("`objects` needs their `schema`")
+        if self.objects is not None and self.object_type not in (*_PLURAL, "type"):
+            raise ValueError("`objects` applies to tables, sequences, functions and types only")
+        for name in self.objects or ():
+            if "\x00" in name or len(name.encode()) > 1000:
+                raise ValueError(f"`objects`: {name[:80]!r} is not an object name")
+        if self.columns is not None:
+            if self.object_type != "table" or self.objects is None:
+                raise ValueError(
+                    '`columns` needs `objectType = "table"` and the tables in `objects`'
+                )
+            if self.default_privileges_for:
+                raise ValueError("`columns` cannot be combined with `defaultPrivilegesFor`")
+            other = sorted(self.wanted - set(COLUMN_PRIVILEGES))
+            if other:
+                raise ValueError(
+                    f"{', '.join(other)} cannot be granted on columns (only "
+                    f"{', '.join(COLUMN_PRIVILEGES)})"
+                )
+        if self.with_grant_option and self.is_public:
+            raise ValueError("PostgreSQL cannot give PUBLIC a grant option")
+        if self.default_privileges_for and self.object_type == "database":
             raise ValueError(
-                "`schema` is required for schema-level objects and must be null for `database`"
+                "`defaultPrivilegesFor` applies to schemas, tables, sequences, functions and "
+                "types, not to databases"
             )
-        if self.default_privileges_for and self.object_type in ("database", "schema"):
+        if self.default_privileges_for and self.object_type == "schema" and self.schema_:
             raise ValueError(
-                "`defaultPrivilegesFor` applies to tables, sequences and functions only"
+                "default privileges of new schemas apply everywhere: set `schema = null` for them"
             )
         return self
 
     @property
+    def is_public(self) -> bool:
+        """Whether the grantee is PUBLIC (every role), written in any case like the SQL keyword."""
+        return self.role.upper() == "PUBLIC"
+
+    @property
+    def wanted_acl(self) -> frozenset[str]:
+        """The declared privileges as held: `SELECT*` for SELECT with the grant option."""
+        mark = "*" if self.with_grant_option else ""
+        return frozenset(privilege + mark for privilege in self.wanted)
+
+    @property
     def wanted(self) -> frozenset[str]:
-        """The declared privileges, `ALL` expanded."""
+        """The declared privileges, `ALL` expanded (to the column privileges for `columns`)."""
         names = {p.upper() for p in self.privileges}
-        return frozenset(PRIVILEGES[self.object_type]) if "ALL" in names else frozenset(names)
+        every = COLUMN_PRIVILEGES if self.columns is not None else PRIVILEGES[self.object_type]
+        return frozenset(every) if "ALL" in names else frozenset(names)
 
 
 class _TargetGoneError(ResourceError):
@@ -130,8 +221,8 @@ def _database_missing(connection: Connection) -> bool:
     return row is None
 
 
-def _held(conn: psycopg.Connection[Any], inputs: GrantInputs, grantee: int) -> list[frozenset[str]]:
-    """The privileges the role holds directly on each object of the target (one set per object)."""
+def _target_query(inputs: GrantInputs) -> tuple[str, tuple[Any, ...]]:
+    """A query of (acl, owner, acl kind) of each object of the target, and its parameters."""
     if inputs.object_type == "database":
         query = (
             "SELECT d.datacl, d.datdba, 'd' FROM pg_database d WHERE d.datname = current_database()"
@@ -146,6 +237,18 @@ def _held(conn: psycopg.Connection[Any], inputs: GrantInputs, grantee: int) -> l
             " WHERE n.nspname = %s AND p.prokind IN ('f', 'p', 'a', 'w')"
         )
         params = (inputs.schema_,)
+        if inputs.objects is not None:
+            query += (
+                " AND p.oid = ANY(SELECT to_regprocedure(quote_ident(n.nspname) || '.' || x)"
+                " FROM unnest(%s::text[]) x)"
+            )
+            params = (*params, inputs.objects)
+    elif inputs.object_type == "type":
+        query = (
+            "SELECT t.typacl, t.typowner, 'T' FROM pg_type t JOIN pg_namespace n"
+            " ON n.oid = t.typnamespace WHERE n.nspname = %s AND t.typname = ANY(%s)"
+        )
+        params = (inputs.schema_, inputs.objects or [])
     else:
         query = (
             "SELECT c.relacl, c.relowner, CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END"
@@ -153,37 +256,117 @@ def _held(conn: psycopg.Connection[Any], inputs: GrantInputs, grantee: int) -> l
             " WHERE n.nspname = %s AND c.relkind = ANY(%s)"
         )
         params = (inputs.schema_, _RELKINDS[inputs.object_type])
+        if inputs.objects is not None:
+            query += " AND c.relname = ANY(%s)"
+            params = (*params, inputs.objects)
+    return query, params
+
+
+def _resolve_objects(
+    conn: psycopg.Connection[Any], inputs: GrantInputs, *, must_exist: bool
+) -> Any:
+    """The named objects as SQL (`TABLE "s"."t", ...`); a missing one is an error on converge."""
+    from psycopg import sql
+
+    names = inputs.objects or []
+    if inputs.object_type == "function":
+        rows = conn.execute(
+            "SELECT x, to_regprocedure(quote_ident(%s) || '.' || x)::oid FROM unnest(%s::text[]) x",
+            (inputs.schema_, names),
+        ).fetchall()
+        found = {name: oid for name, oid in rows if oid is not None}
+        shown = [
+            row[0]
+            for row in conn.execute(
+                "SELECT o::regprocedure::text FROM unnest(%s::oid[]) o", (list(found.values()),)
+            )
+        ]
+        target = sql.SQL(", ").join(sql.SQL(text) for text in shown)  # server-quoted signatures
+    else:
+        catalog = (
+            "SELECT t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace"
+            " WHERE n.nspname = %s AND t.typname = ANY(%s)"
+            if inputs.object_type == "type"
+            else "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = %s AND c.relname = ANY(%s) AND c.relkind = ANY(%s)"
+        )
+        params: tuple[Any, ...] = (inputs.schema_, names)
+        if inputs.object_type != "type":
+            params = (*params, _RELKINDS[inputs.object_type])
+        rows = conn.execute(catalog, params).fetchall()
+        found = {row[0]: 0 for row in rows}
+        target = sql.SQL(", ").join(
+            sql.Identifier(inputs.schema_ or "", name) for name in names if name in found
+        )
+    missing = [name for name in names if name not in found]
+    if missing and must_exist:
+        raise ResourceError(
+            f"{inputs.object_type} {', '.join(repr(m) for m in missing)} does not exist in schema "
+            f"{inputs.schema_!r}",
+            hint="Create it first, or correct `objects` (a function needs its argument types).",
+        )
+    if not found:
+        return None
+    keyword = {"table": "TABLE", "sequence": "SEQUENCE", "function": "ROUTINE", "type": "TYPE"}[
+        inputs.object_type
+    ]
+    return sql.SQL("{} {}").format(sql.SQL(keyword), target)
+
+
+def _owners(conn: psycopg.Connection[Any], inputs: GrantInputs) -> list[str]:
+    """The roles owning the objects of the target."""
+    query, params = _target_query(inputs)
+    wrapped = "SELECT DISTINCT pg_get_userbyid(o.owner) FROM (" + query + ") AS o(acl, owner, kind)"  # noqa: S608 - fixed query
+    return [row[0] for row in conn.execute(wrapped, params)]
+
+
+def _held(conn: psycopg.Connection[Any], inputs: GrantInputs, grantee: int) -> list[frozenset[str]]:
+    """The privileges the role holds directly on each object (one set per object, `*` for grantable)."""
+    query, params = _target_query(inputs)
     wrapped = (
-        "SELECT ARRAY(SELECT a.privilege_type FROM"  # noqa: S608 - `query` is a fixed query above
+        "SELECT ARRAY(SELECT a.privilege_type || CASE WHEN a.is_grantable THEN '*' ELSE '' END FROM"  # noqa: S608 - fixed query
         ' aclexplode(coalesce(o.acl, acldefault(o.kind::"char", o.owner))) a'
         " WHERE a.grantee = %s) FROM (" + query + ") AS o(acl, owner, kind)"
     )
     return [frozenset(row[0]) for row in conn.execute(wrapped, (grantee, *params))]
 
 
+_HELD_DEFAULTS = """
+    SELECT ARRAY(SELECT a.privilege_type || CASE WHEN a.is_grantable THEN '*' ELSE '' END
+      FROM aclexplode({acl}) a WHERE a.grantee = %(grantee)s)
+"""
+_IN_SCHEMA_ACL = """(SELECT d.defaclacl FROM pg_default_acl d
+    JOIN pg_namespace n ON n.oid = d.defaclnamespace
+   WHERE n.nspname = %(schema)s AND d.defaclrole = (SELECT oid FROM pg_roles WHERE rolname = %(owner)s)
+     AND d.defaclobjtype = %(kind)s)"""
+_GLOBAL_ACL = """coalesce((SELECT d.defaclacl FROM pg_default_acl d
+   WHERE d.defaclnamespace = 0 AND d.defaclrole = (SELECT oid FROM pg_roles WHERE rolname = %(owner)s)
+     AND d.defaclobjtype = %(kind)s), acldefault(%(kind)s::"char", (SELECT oid FROM pg_roles WHERE rolname = %(owner)s)))"""
+"""Default privileges everywhere: without an entry, PostgreSQL's built-in ones apply."""
+
+
 def _held_defaults(
     conn: psycopg.Connection[Any], inputs: GrantInputs, owner: str, grantee: int
 ) -> frozenset[str]:
-    """The default privileges `owner`'s future objects in the schema give the role."""
+    """The default privileges `owner`'s future objects (in the schema, or anywhere) give the role."""
+    acl = _GLOBAL_ACL if inputs.schema_ is None else _IN_SCHEMA_ACL
     row = fetch_one(
         conn,
-        "SELECT ARRAY(SELECT a.privilege_type FROM pg_default_acl d"
-        " JOIN pg_namespace n ON n.oid = d.defaclnamespace, aclexplode(d.defaclacl) a"
-        " WHERE n.nspname = %s AND d.defaclrole = %s::regrole AND d.defaclobjtype = %s"
-        " AND a.grantee = %s)",
-        (inputs.schema_, owner, _DEFACL_TYPE[inputs.object_type], grantee),
-    )
+        _HELD_DEFAULTS.format(acl=acl),
+        {"schema": inputs.schema_, "owner": owner, "kind": _DEFACL_TYPE[inputs.object_type],
+         "grantee": grantee},
+    )  # fmt: skip
     return frozenset(row[0]) if row else frozenset()
 
 
 def _default_owners(conn: psycopg.Connection[Any], inputs: GrantInputs, grantee: int) -> list[str]:
-    """Declared owners plus every owner whose defaults in the schema already give the role something."""
+    """Declared owners plus every owner whose defaults (in the schema, or anywhere) give the role something."""
     if inputs.object_type not in _DEFACL_TYPE:
         return []
     rows = conn.execute(
         "SELECT DISTINCT pg_get_userbyid(d.defaclrole) FROM pg_default_acl d"
-        " JOIN pg_namespace n ON n.oid = d.defaclnamespace, aclexplode(d.defaclacl) a"
-        " WHERE n.nspname = %s AND d.defaclobjtype = %s AND a.grantee = %s",
+        " LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace, aclexplode(d.defaclacl) a"
+        " WHERE n.nspname IS NOT DISTINCT FROM %s AND d.defaclobjtype = %s AND a.grantee = %s",
         (inputs.schema_, _DEFACL_TYPE[inputs.object_type], grantee),
     )
     return sorted({*inputs.default_privileges_for, *(row[0] for row in rows)})
@@ -195,9 +378,18 @@ def _privilege_list(privileges: frozenset[str]) -> Any:
     return sql.SQL(", ").join(sql.SQL(p) for p in sorted(privileges))
 
 
-def _target(inputs: GrantInputs) -> Any:
+def _grantee(inputs: GrantInputs) -> Any:
+    """The grantee in SQL: the keyword PUBLIC, or the quoted role name."""
     from psycopg import sql
 
+    return sql.SQL("PUBLIC") if inputs.is_public else sql.Identifier(inputs.role)
+
+
+def _target(inputs: GrantInputs, named: Any = None) -> Any:
+    from psycopg import sql
+
+    if named is not None:
+        return named
     if inputs.object_type == "database":
         return sql.SQL("DATABASE {}").format(sql.Identifier(inputs.connection.database))
     schema = sql.Identifier(inputs.schema_ or "")
@@ -206,25 +398,123 @@ def _target(inputs: GrantInputs) -> Any:
     return sql.SQL("ALL {} IN SCHEMA {}").format(sql.SQL(_PLURAL[inputs.object_type]), schema)
 
 
+def _plain(acl: frozenset[str]) -> frozenset[str]:
+    return frozenset(privilege.rstrip("*") for privilege in acl)
+
+
+def _grantable(acl: frozenset[str]) -> frozenset[str]:
+    return frozenset(privilege.rstrip("*") for privilege in acl if privilege.endswith("*"))
+
+
+def _changes(
+    held: frozenset[str], inputs: GrantInputs
+) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """What to revoke, whose grant option to revoke, and what to grant, to go from `held`."""
+    wanted = inputs.wanted_acl
+    extra = _plain(held) - _plain(wanted)
+    lose_option = _grantable(held) - _grantable(wanted) - extra
+    missing = frozenset(
+        privilege
+        for privilege in _plain(wanted)
+        if privilege not in _plain(held)
+        or (inputs.with_grant_option and privilege not in _grantable(held))
+    )
+    return extra, lose_option, missing
+
+
+def _apply(
+    conn: psycopg.Connection[Any],
+    inputs: GrantInputs,
+    changes: tuple[frozenset[str], frozenset[str], frozenset[str]],
+    *,
+    prefix: Any,
+    target: Any,
+) -> None:
+    """Send the REVOKE, REVOKE GRANT OPTION FOR and GRANT statements of `changes`."""
+    from psycopg import sql
+
+    extra, lose_option, missing = changes
+    role = _grantee(inputs)
+    if extra:
+        conn.execute(
+            sql.SQL("{}REVOKE {} ON {} FROM {}").format(
+                prefix, _privilege_list(extra), target, role
+            )
+        )
+    if lose_option:
+        conn.execute(
+            sql.SQL("{}REVOKE GRANT OPTION FOR {} ON {} FROM {}").format(
+                prefix, _privilege_list(lose_option), target, role
+            )
+        )
+    if missing:
+        option = sql.SQL(" WITH GRANT OPTION" if inputs.with_grant_option else "")
+        conn.execute(
+            sql.SQL("{}GRANT {} ON {} TO {}{}").format(
+                prefix, _privilege_list(missing), target, role, option
+            )
+        )
+
+
 def _converge_objects(conn: psycopg.Connection[Any], inputs: GrantInputs, grantee: int) -> bool:
     """Make the role's privileges on every target object exactly the declared ones."""
     from psycopg import sql
 
+    named = None
+    if inputs.objects is not None:
+        named = _resolve_objects(conn, inputs, must_exist=bool(inputs.privileges))
+        if named is None:
+            return False
     held = _held(conn, inputs, grantee)
-    wanted = inputs.wanted
-    if all(privileges == wanted for privileges in held):
+    if all(acl == inputs.wanted_acl for acl in held):
         return False
-    role, target = sql.Identifier(inputs.role), _target(inputs)
     if len(held) == 1:
-        extra, missing = held[0] - wanted, wanted - held[0]
+        changes = _changes(held[0], inputs)
+    else:  # objects differ: revoke everything, then grant what is declared
+        everything = frozenset(PRIVILEGES[inputs.object_type])
+        changes = (everything, frozenset(), inputs.wanted)
+    _apply(conn, inputs, changes, prefix=sql.SQL(""), target=_target(inputs, named))
+    return True
+
+
+def _converge_columns(conn: psycopg.Connection[Any], inputs: GrantInputs, grantee: int) -> bool:
+    """Make the role's privileges on each declared column of each named table the declared ones."""
+    from psycopg import sql
+
+    named = _resolve_objects(conn, inputs, must_exist=bool(inputs.privileges))
+    if named is None:
+        return False
+    columns = inputs.columns or []
+    rows = conn.execute(
+        "SELECT c.relname, a.attname, ARRAY(SELECT x.privilege_type || CASE WHEN x.is_grantable"
+        " THEN '*' ELSE '' END FROM aclexplode(a.attacl) x WHERE x.grantee = %s)"
+        " FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = %s AND c.relname = ANY(%s) AND a.attname = ANY(%s)"
+        " AND a.attnum > 0 AND NOT a.attisdropped",
+        (grantee, inputs.schema_, inputs.objects, columns),
+    ).fetchall()
+    held = {(table, column): frozenset(acl) for table, column, acl in rows}
+    if inputs.privileges:  # every named table exists (checked above): so must its columns
+        missing = [f"{t}.{c}" for t in inputs.objects or () for c in columns if (t, c) not in held]
     else:
-        extra, missing = frozenset(PRIVILEGES[inputs.object_type]), wanted
-    if extra:
-        conn.execute(
-            sql.SQL("REVOKE {} ON {} FROM {}").format(_privilege_list(extra), target, role)
-        )
+        missing = []
     if missing:
-        conn.execute(sql.SQL("GRANT {} ON {} TO {}").format(_privilege_list(missing), target, role))
+        raise ResourceError(
+            f"column {', '.join(repr(m) for m in missing)} does not exist",
+            hint="Correct `columns`, or add the columns first.",
+        )
+    if all(acl == inputs.wanted_acl for acl in held.values()):
+        return False
+    column_list = sql.SQL(", ").join(sql.Identifier(column) for column in columns)
+    role = _grantee(inputs)
+    conn.execute(sql.SQL("REVOKE ALL ({}) ON {} FROM {}").format(column_list, named, role))
+    if inputs.wanted:
+        option = sql.SQL(" WITH GRANT OPTION" if inputs.with_grant_option else "")
+        grants = sql.SQL(", ").join(
+            sql.SQL("{} ({})").format(sql.SQL(p), column_list) for p in sorted(inputs.wanted)
+        )
+        conn.execute(sql.SQL("GRANT {} ON {} TO {}{}").format(grants, named, role, option))
     return True
 
 
@@ -236,26 +526,16 @@ def _converge_defaults(conn: psycopg.Connection[Any], inputs: GrantInputs, grant
     for owner in inputs.default_privileges_for:
         _role_oid(conn, owner)
     for owner in _default_owners(conn, inputs, grantee):
-        wanted = inputs.wanted if owner in inputs.default_privileges_for else frozenset()
+        declared = owner in inputs.default_privileges_for
+        wanted = inputs if declared else inputs.model_copy(update={"privileges": []})
         held = _held_defaults(conn, inputs, owner, grantee)
-        if held == wanted:
+        if held == wanted.wanted_acl:
             continue
-        prefix = sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {}").format(
-            sql.Identifier(owner), sql.Identifier(inputs.schema_ or "")
-        )
-        kind, role = sql.SQL(_PLURAL[inputs.object_type]), sql.Identifier(inputs.role)
-        if held - wanted:
-            conn.execute(
-                sql.SQL("{} REVOKE {} ON {} FROM {}").format(
-                    prefix, _privilege_list(held - wanted), kind, role
-                )
-            )
-        if wanted - held:
-            conn.execute(
-                sql.SQL("{} GRANT {} ON {} TO {}").format(
-                    prefix, _privilege_list(wanted - held), kind, role
-                )
-            )
+        prefix = sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} ").format(sql.Identifier(owner))
+        if inputs.schema_ is not None:
+            prefix = sql.SQL("{}IN SCHEMA {} ").format(prefix, sql.Identifier(inputs.schema_))
+        target = sql.SQL(_DEFAULT_PLURAL[inputs.object_type])
+        _apply(conn, inputs, _changes(held, wanted), prefix=prefix, target=target)
         changed = True
     return changed
 
@@ -279,11 +559,15 @@ def converge_grant(conn: psycopg.Connection[Any], inputs: GrantInputs, ctx: Cont
 
     def attempt() -> bool:
         with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext('nixops4-postgresql grant'))")
-            grantee = _role_oid(conn, inputs.role, grantee=True)
+            with waiting_for("the advisory lock shared by every grant on the server"):
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext('nixops4-postgresql grant'))")
+            grantee = 0 if inputs.is_public else _role_oid(conn, inputs.role, grantee=True)
             _check_schema(conn, inputs.schema_)
-            changed = _converge_objects(conn, inputs, grantee)
-            return _converge_defaults(conn, inputs, grantee) or changed
+            owners = [*_owners(conn, inputs), *_default_owners(conn, inputs, grantee)]
+            with membership_in(conn, *owners):
+                converge = _converge_columns if inputs.columns else _converge_objects
+                changed = converge(conn, inputs, grantee)
+                return _converge_defaults(conn, inputs, grantee) or changed
 
     with sql_errors(what):
         return retry(
@@ -320,14 +604,19 @@ class Grant(Resource[GrantInputs, NoOutputs]):
         return self.create(inputs, ctx)
 
     def destroy(self, previous: Existing[GrantInputs, NoOutputs], ctx: Context) -> None:
-        """Revoke every privilege this resource manages.
+        """Revoke every privilege this resource manages (for PUBLIC: restore PostgreSQL's defaults).
 
         Only a missing grantee role, schema or database (checked in the catalogs) means there is
         nothing to revoke; any other failure, such as a connecting role that cannot log in, is an
         error. Default privileges are revoked for every owner that still has some for the role, so
         a declared owner that was dropped since does not stop the rest from being revoked.
         """
-        inputs = previous.inputs.model_copy(update={"privileges": [], "default_privileges_for": []})
+        if previous.inputs.is_public:  # back to what PUBLIC has by default, defaults included
+            baseline = list(PUBLIC_DEFAULTS.get(previous.inputs.object_type, ()))
+            update: dict[str, Any] = {"privileges": baseline, "with_grant_option": False}
+        else:
+            update = {"privileges": [], "default_privileges_for": []}
+        inputs = previous.inputs.model_copy(update=update)
         try:
             conn = open_connection(inputs.connection)
         except ResourceError:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from nixops4_protocol.credentials import read_secret_file
 from nixops4_protocol.errors import ResourceError
-from nixops4_protocol.resource import CredentialFile, Existing, Immutable, Resource
+from nixops4_protocol.resource import CredentialFile, Existing, Resource
 from pydantic import AfterValidator, Field
 
-from nixops4_providers.scram import verifier_matches
+from nixops4_providers.scram import PREFIX, parse_verifier, verifier_matches
 
 from .common import (
     ConnectedInputs,
@@ -18,7 +19,9 @@ from .common import (
     ObjectOutputs,
     check_adoptable,
     fetch_one,
+    is_ours,
     lock_name,
+    membership_in,
     open_connection,
     refuse_foreign_destroy,
     set_comment,
@@ -45,8 +48,9 @@ def _check_settings(settings: dict[str, str | list[str]]) -> dict[str, str | lis
 class RoleInputs(ConnectedInputs):
     """Inputs of `role`."""
 
-    name: Annotated[Identifier, Immutable()] = Field(
-        description="Name of the role (at most 63 bytes)."
+    name: Identifier = Field(
+        description="Name of the role (at most 63 bytes). Changing it renames the role in place "
+        "(`ALTER ROLE ... RENAME TO`), keeping its objects, privileges and memberships."
     )
     login: bool = Field(default=False, description="Whether the role may log in (a user).")
     superuser: bool = Field(default=False, description="Whether the role is a superuser.")
@@ -72,6 +76,11 @@ class RoleInputs(ConnectedInputs):
         default_factory=list,
         description="Roles this role is a member of (authoritative: other memberships are revoked).",
     )
+    admin_of: list[Identifier] = Field(
+        default_factory=list,
+        description="Roles this role is a member of WITH ADMIN OPTION, so it may grant them to "
+        "others (authoritative like `memberOf`; a role listed here need not be in `memberOf`).",
+    )
     settings: Annotated[dict[str, str | list[str]], AfterValidator(_check_settings)] = Field(
         default_factory=dict,
         description='Per-role configuration (`ALTER ROLE ... SET`), e.g. `{ statement_timeout = "30s"; search_path = [ "app" "public" ]; }`; '
@@ -79,8 +88,10 @@ class RoleInputs(ConnectedInputs):
     )
     password_file: Annotated[str | None, CredentialFile()] = Field(
         default=None,
-        description="Path of a file holding the role's password; null leaves the password alone. "
-        "Only a SCRAM-SHA-256 verifier computed here is sent to the server.",
+        description="Path of a file holding the role's password, or its SCRAM-SHA-256 verifier "
+        "(`SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`, sent as it is); null leaves "
+        "the password alone. Only a verifier reaches the server, never the password; an MD5 hash "
+        "is refused.",
     )
     password_iterations: int = Field(
         default=4096, ge=1, description="SCRAM iteration count of a newly set password verifier."
@@ -113,8 +124,20 @@ class Role(Resource[RoleInputs, ObjectOutputs]):
             if inputs.password_file is not None
             else None
         )
+        if password is not None and inputs.password_file is not None:
+            given_verifier(password, inputs.password_file)  # refused before connecting
         with open_connection(inputs.connection) as conn:
             return converge_role(conn, inputs, password, ctx)
+
+    def update(
+        self, inputs: RoleInputs, previous: Existing[RoleInputs, ObjectOutputs], ctx: Context
+    ) -> ObjectOutputs:
+        """Rename the role when `name` changed, then converge it like `create`."""
+        old = previous.inputs.name
+        if old != inputs.name:
+            with open_connection(inputs.connection) as conn:
+                rename_role(conn, old, inputs.name, ctx)
+        return self.create(inputs, ctx)
 
     def destroy(self, previous: Existing[RoleInputs, ObjectOutputs], ctx: Context) -> None:
         """Deal with owned objects as `ownedObjects` says, then drop the role."""
@@ -131,7 +154,9 @@ class Role(Resource[RoleInputs, ObjectOutputs]):
             role = sql.Identifier(inputs.name)
             with sql_errors(f"cannot drop {what}",
                             hint="Set `ownedObjects` to \"reassign\" or \"drop\", or move its objects first "
-                            "(objects in other databases must be dropped or reassigned there)."), conn.transaction():  # fmt: skip
+                            "(objects in other databases must be dropped or reassigned there)."), conn.transaction(), ExitStack() as stack:  # fmt: skip
+                if inputs.owned_objects != "refuse":
+                    stack.enter_context(membership_in(conn, inputs.name, inputs.reassign_owned_to))
                 if inputs.owned_objects == "reassign":
                     target = (
                         sql.Identifier(inputs.reassign_owned_to)
@@ -143,6 +168,38 @@ class Role(Resource[RoleInputs, ObjectOutputs]):
                     conn.execute(sql.SQL("DROP OWNED BY {}").format(role))
                 conn.execute(sql.SQL("DROP ROLE {}").format(role))
             ctx.log.info("dropped role", owned_objects=inputs.owned_objects)
+
+
+def rename_role(conn: psycopg.Connection[Any], old: str, new: str, ctx: Context) -> None:
+    """Rename role `old` (ours) to `new`; nothing to do when only `new` exists (renamed before).
+
+    Both names are locked, so a concurrent converge of either waits for the rename.
+    """
+    from psycopg import sql
+
+    what = f"role {old!r}"
+    with sql_errors(f"cannot rename {what} to {new!r}"), conn.transaction():
+        for name in sorted((old, new)):
+            lock_name(conn, "role", name)
+        found, taken = _read_role(conn, old), _read_role(conn, new)
+        if found is None:
+            if taken is None:
+                ctx.log.warning("the role to rename is gone; creating it", old=old, new=new)
+            return
+        if taken is not None:
+            raise ResourceError(
+                f"cannot rename {what} to {new!r}: a role named {new!r} exists too",
+                hint="Drop or rename one of them by hand, or declare the old name again.",
+            )
+        if not is_ours(found["comment"]):
+            raise ResourceError(
+                f"{what} was not created or adopted by nixops4-postgresql; not renaming it",
+                hint="Rename it by hand, or declare it under its current name with `adopt = true;`.",
+            )
+        conn.execute(
+            sql.SQL("ALTER ROLE {} RENAME TO {}").format(sql.Identifier(old), sql.Identifier(new))
+        )
+        ctx.log.info("renamed role", old=old, new=new)
 
 
 def _read_role(conn: psycopg.Connection[Any], name: str) -> dict[str, Any] | None:
@@ -159,6 +216,8 @@ def _read_role(conn: psycopg.Connection[Any], name: str) -> dict[str, Any] | Non
                    shobj_description(r.oid, 'pg_authid') AS comment,
                    ARRAY(SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
                          WHERE m.member = r.oid ORDER BY 1) AS member_of,
+                   ARRAY(SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+                         WHERE m.member = r.oid AND m.admin_option ORDER BY 1) AS admin_of,
                    (SELECT s.setconfig FROM pg_db_role_setting s
                      WHERE s.setrole = r.oid AND s.setdatabase = 0) AS settings
               FROM pg_roles r WHERE r.rolname = %s
@@ -287,17 +346,58 @@ def _setting_changes(
 def _membership_changes(
     role: Any, inputs: RoleInputs, found: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """Statements granting declared memberships and revoking the others, by label."""
+    """Statements granting declared memberships (and admin options) and revoking others, by label."""
     from psycopg import sql
 
     current = set((found or {}).get("member_of") or [])
-    wanted = set(inputs.member_of)
+    current_admin = set((found or {}).get("admin_of") or [])
+    admin = set(inputs.admin_of)
+    wanted = set(inputs.member_of) | admin
     changes: dict[str, Any] = {}
     for group in sorted(wanted - current):
-        changes[f"join {group}"] = sql.SQL("GRANT {} TO {}").format(sql.Identifier(group), role)
+        option = " WITH ADMIN OPTION" if group in admin else ""
+        changes[f"join {group}"] = sql.SQL("GRANT {} TO {}" + option).format(
+            sql.Identifier(group), role
+        )
+    for group in sorted((admin & current) - current_admin):
+        changes[f"admin of {group}"] = sql.SQL("GRANT {} TO {} WITH ADMIN OPTION").format(
+            sql.Identifier(group), role
+        )
+    for group in sorted((current_admin & wanted) - admin):
+        changes[f"no longer admin of {group}"] = sql.SQL(
+            "REVOKE ADMIN OPTION FOR {} FROM {}"
+        ).format(sql.Identifier(group), role)
     for group in sorted(current - wanted):
         changes[f"leave {group}"] = sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(group), role)
     return changes
+
+
+_MD5_HASH = re.compile(r"^md5[0-9a-f]{32}$")
+
+
+def given_verifier(password: str, path: str) -> str | None:
+    """The SCRAM-SHA-256 verifier `passwordFile` holds instead of a password, else None.
+
+    PostgreSQL stores such a verifier as it is; an MD5 hash is refused (it cannot log in with
+    SCRAM authentication, and PostgreSQL deprecates it).
+    """
+    if password.startswith(f"{PREFIX}$"):
+        parsed = parse_verifier(password)
+        if parsed is None or len(parsed[2]) != 32 or len(parsed[3]) != 32:
+            raise ResourceError(
+                f"`passwordFile` {path!r} starts like a SCRAM-SHA-256 verifier but is not a valid "
+                "one (`SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`)",
+                hint="Put the password itself in the file, or a complete verifier as "
+                "`pg_authid.rolpassword` shows it.",
+            )
+        return password
+    if _MD5_HASH.match(password):
+        raise ResourceError(
+            f"`passwordFile` {path!r} holds an MD5 password hash, which would be taken as it is "
+            "and cannot log in with SCRAM authentication",
+            hint="Put the password itself in the file, or a SCRAM-SHA-256 verifier.",
+        )
+    return None
 
 
 def _password_needs_setting(
@@ -313,7 +413,11 @@ def _password_needs_setting(
         ctx.log.info("cannot read pg_authid as a non-superuser; setting the password every time")
         return True
     stored = row[0] if row else None
-    if stored is not None and verifier_matches(stored, password):
+    if stored is not None and (
+        stored == password
+        if password.startswith(f"{PREFIX}$")
+        else verifier_matches(stored, password)
+    ):
         return False
     if stored is not None:
         ctx.log.warning(
@@ -362,9 +466,16 @@ def converge_role(
         if changes:
             ctx.log.info("changed memberships or settings", changes=list(changes))
         if password is not None and _password_needs_setting(conn, oid, password, ctx):
-            verifier = scram_sha256_verifier(password, iterations=inputs.password_iterations)
+            verifier = given_verifier(password, inputs.password_file or "") or (
+                scram_sha256_verifier(password, iterations=inputs.password_iterations)
+            )
             conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(role, sql.Literal(verifier)))
-            ctx.log.info("set password (SCRAM-SHA-256 verifier computed client-side)")
+            ctx.log.info(
+                "set password ("
+                + ("SCRAM-SHA-256 verifier from passwordFile" if verifier == password
+                   else "SCRAM-SHA-256 verifier computed client-side")
+                + ")"
+            )  # fmt: skip
     return ObjectOutputs(oid=oid, name=inputs.name)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Annotated, Any
 
 from nixops4_protocol.errors import ResourceError
@@ -17,7 +18,9 @@ from .common import (
     create_or_find,
     fetch_one,
     lock_name,
+    membership_in,
     open_connection,
+    owners_to_create_in,
     refuse_foreign_destroy,
     set_comment,
     sql_errors,
@@ -91,9 +94,13 @@ class Schema(Resource[SchemaInputs, ObjectOutputs]):
             open_connection(inputs.connection) as conn,
             sql_errors(f"cannot converge {what}"),
             conn.transaction(),
+            ExitStack() as stack,
         ):
             lock_name(conn, "schema", inputs.name)
             found = _read(conn, inputs.name)
+            stack.enter_context(
+                membership_in(conn, owner, *(found[1:2] if found else owners_to_create_in(conn)))
+            )
             if found is None:
                 found = create_or_find(
                     lambda: _create(conn, inputs.name, owner), lambda: _read(conn, inputs.name)
@@ -139,8 +146,12 @@ class Schema(Resource[SchemaInputs, ObjectOutputs]):
                     hint='Set `destroyPolicy = "drop";` (and `cascade = true;` to drop its objects too), or "keep".',
                 )
             refuse_foreign_destroy(what, found[2])
-            with sql_errors(
-                f"cannot drop {what}", hint="Set `cascade = true;` to drop the objects in it too."
+            with (
+                sql_errors(
+                    f"cannot drop {what}",
+                    hint="Set `cascade = true;` to drop the objects in it too.",
+                ),
+                membership_in(conn, found[1]),
             ):
                 conn.execute(
                     sql.SQL("DROP SCHEMA {} {}").format(

@@ -15,6 +15,7 @@ import getpass
 import json
 import os
 import socket
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Annotated, Any
 
 from nixops4_protocol.errors import ResourceError
@@ -24,7 +25,15 @@ from pydantic import AfterValidator, Field
 
 from nixops4_providers.pgconn import Connection
 
-from .common import check_identifier, fetch_one, open_connection, sql_errors
+from .common import (
+    check_identifier,
+    fetch_one,
+    identifier_with_params,
+    membership_in,
+    open_connection,
+    owners_to_create_in,
+    sql_errors,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -79,11 +88,10 @@ def _holder() -> str:
 
 
 def _tables(inputs: StateInputs) -> tuple[Any, Any]:
-    from psycopg import sql
-
+    """The events and lock tables, for statements sent with parameters."""
     return (
-        sql.Identifier(inputs.schema_, inputs.table),
-        sql.Identifier(inputs.schema_, inputs.table + LOCKS_SUFFIX),
+        identifier_with_params(inputs.schema_, inputs.table),
+        identifier_with_params(inputs.schema_, inputs.table + LOCKS_SUFFIX),
     )
 
 
@@ -106,11 +114,12 @@ def ensure_tables(conn: psycopg.Connection[Any], inputs: StateInputs) -> None:
     if row[0]:
         return
     events, locks = _tables(inputs)
-    with sql_errors("cannot create the state tables"), conn.transaction():
+    with sql_errors("cannot create the state tables"), conn.transaction(), ExitStack() as stack:
         conn.execute(
             "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
             (json.dumps(["nixops4-state-ddl", inputs.schema_, inputs.table]),),
         )
+        stack.enter_context(membership_in(conn, *owners_to_create_in(conn, inputs.schema_)))
         conn.execute(
             sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(inputs.schema_))
         )
@@ -125,7 +134,8 @@ def ensure_tables(conn: psycopg.Connection[Any], inputs: StateInputs) -> None:
                     patch jsonb NOT NULL,
                     writer text NOT NULL,
                     PRIMARY KEY (state_name, index))"""
-            ).format(events)
+            ).format(events),
+            (),  # parameters (none): `_tables` names are written for statements with parameters
         )
         conn.execute(
             sql.SQL(
@@ -134,7 +144,8 @@ def ensure_tables(conn: psycopg.Connection[Any], inputs: StateInputs) -> None:
                     holder text NOT NULL,
                     since timestamptz NOT NULL,
                     backend_pid integer NOT NULL)"""
-            ).format(locks)
+            ).format(locks),
+            (),
         )
 
 

@@ -26,19 +26,26 @@ since PVE may have acted on it (a retried clone could make a second VM)."""
 class Timeouts(Model):
     """Seconds each kind of operation may take before the provider gives up."""
 
-    request: float = Field(default=30, gt=0, description="One HTTP request to the API.")
+    request: float = Field(default=30, gt=0, le=86400, description="One HTTP request to the API.")
     task: float = Field(
-        default=900, gt=0, description="One PVE task (clone, create, resize, migrate, ...)."
+        default=900,
+        gt=0,
+        le=86400,
+        description="One PVE task (clone, create, resize, migrate, ...).",
     )
     shutdown: float = Field(
-        default=120, gt=0, description="A guest's clean shutdown before it is stopped hard."
+        default=120,
+        gt=0,
+        le=86400,
+        description="A guest's clean shutdown before it is stopped hard.",
     )
     agent: float = Field(
-        default=300, gt=0, description="The QEMU guest agent to answer after a start."
+        default=300, gt=0, le=86400, description="The QEMU guest agent to answer after a start."
     )
     retry: float = Field(
         default=30,
         ge=0,
+        le=86400,
         description="Retrying transient faults: lock timeouts, 5xx from a proxy, refused connections.",
     )
 

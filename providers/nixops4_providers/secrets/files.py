@@ -167,6 +167,9 @@ class PrivateFile:
     """What to consider once its mode is fixed, given others may have read it."""
 
 
+MAX_PRIVATE_FILE_BYTES = 1024 * 1024
+"""Largest secret or key file read; generated values and keys are far smaller."""
+
 SECRET_FILE = PrivateFile(
     noun="secret file",
     setting="directory",
@@ -181,7 +184,8 @@ def read_private_file(path: Path, role: PrivateFile, *, follow_symlinks: bool) -
 
     A file that is not regular, belongs to another user or that group/others can access is refused.
     """
-    flags = os.O_RDONLY | os.O_CLOEXEC | (0 if follow_symlinks else os.O_NOFOLLOW)
+    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
+    flags |= 0 if follow_symlinks else os.O_NOFOLLOW
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:
@@ -199,7 +203,13 @@ def read_private_file(path: Path, role: PrivateFile, *, follow_symlinks: bool) -
         )
     with os.fdopen(fd, "rb") as stream:
         check_private(info, path, role)
-        return stream.read()
+        data = stream.read(MAX_PRIVATE_FILE_BYTES + 1)
+    if len(data) > MAX_PRIVATE_FILE_BYTES:
+        raise ResourceError(
+            f"the {role.noun} {str(path)!r} is larger than {MAX_PRIVATE_FILE_BYTES} bytes",
+            hint=role.irregular_hint,
+        )
+    return data
 
 
 def check_private(info: os.stat_result, path: Path, role: PrivateFile) -> None:

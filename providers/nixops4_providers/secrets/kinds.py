@@ -35,6 +35,8 @@ def generate(inputs: SecretInputs) -> str:
         return str(uuid.UUID(bytes=entropy.random_bytes(16), version=4))
     if inputs.kind == "wireguard":
         return _encode(_clamped(entropy.random_bytes(32)), "base64")
+    if inputs.kind == "integer":
+        return str(inputs.minimum + entropy.random_below(inputs.maximum - inputs.minimum + 1))
     return _ssh_private_key(entropy.random_bytes(32))
 
 
@@ -49,7 +51,18 @@ def problem(inputs: SecretInputs, value: str) -> str | None:
         return None if _is_uuid4(value) else "it is not a version 4 UUID in canonical form"
     if inputs.kind == "wireguard":
         return _bytes_problem(value, "base64", 32)
+    if inputs.kind == "integer":
+        return _integer_problem(value, inputs.minimum, inputs.maximum)
     return None if _ssh_key(value) is not None else "it is not an OpenSSH ed25519 private key"
+
+
+def _integer_problem(value: str, minimum: int, maximum: int) -> str | None:
+    """Why `value` is not a decimal integer within [minimum, maximum]; None if it is."""
+    if not value.lstrip("-").isdigit() or not value.isascii() or len(value) > 20:
+        return "it is not a decimal integer"
+    if not minimum <= int(value) <= maximum:
+        return f"it is outside {minimum}..{maximum}"
+    return None
 
 
 def derived(inputs: SecretInputs, value: str, key: StoreKey) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from nixops4_providers.pgconn import Connection
 
 from .password import DEFAULT_SYMBOLS, PasswordPolicy, make_policy
 
-Kind = Literal["password", "token", "uuid", "ssh-ed25519", "wireguard", "tsig"]
+Kind = Literal["password", "token", "uuid", "ssh-ed25519", "wireguard", "tsig", "integer"]
 TsigAlgorithm = Literal["hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512"]
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
@@ -66,6 +66,11 @@ class SecretInputs(Model):
     generation: int = Field(
         default=0, description="Change this number to rotate: a new value is generated."
     )
+    keepers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Arbitrary strings whose change rotates the value, like `generation` (e.g. "
+        "`{ server = config.networking.hostName; }`: a new value when the server is replaced).",
+    )
     directory: str = Field(
         default=".nixops4-secrets",
         description="Directory (0700) on the deployer machine holding one 0600 file per secret, "
@@ -81,6 +86,12 @@ class SecretInputs(Model):
         default=False,
         description="Also return the value itself as the `value` output, which puts it into NixOps4 "
         "state. Off by default: consumers should read the file at `path`.",
+    )
+    replace_unfit: bool = Field(
+        default=False,
+        description="Replace a stored value that does not fit the inputs and was not generated "
+        "by this resource (e.g. one placed by hand before the first apply) with a generated one. "
+        "By default such a value is refused and left alone.",
     )
     delete_on_destroy: bool = Field(
         default=False,
@@ -126,11 +137,25 @@ class SecretInputs(Model):
     scram_iterations: int = Field(
         default=4096, ge=1, description="`password`: iterations of the `scramSha256` verifier."
     )
+    minimum: int = Field(
+        default=0,
+        ge=-(2**63 - 1),
+        le=2**63 - 1,
+        description="`integer`: the smallest value (inclusive).",
+    )
+    maximum: int = Field(
+        default=2**31 - 1,
+        ge=-(2**63 - 1),
+        le=2**63 - 1,
+        description="`integer`: the largest value (inclusive).",
+    )
 
     @model_validator(mode="after")
     def _check_kind_settings(self) -> SecretInputs:
         if self.length is not None and self.kind not in LENGTH_KINDS:
             raise ValueError(f"`length` does not apply to kind `{self.kind}`; leave it null")
+        if self.minimum > self.maximum:
+            raise ValueError("`minimum` must not be greater than `maximum`")
         if self.kind == "password":
             problems = self.password_policy().problems()
             if problems:

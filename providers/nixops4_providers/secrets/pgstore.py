@@ -49,6 +49,10 @@ class PostgresStore:
         """Name the table and server."""
         return f"table {self.settings.table!r} at {self.settings.connection.describe()}"
 
+    def location(self, name: str) -> str:
+        """The secret's row."""
+        return f"row {name!r} of {self.describe()}"
+
     def key(self) -> StoreKey:
         """The key read from `keyFile`."""
         if self._key is None:

@@ -31,6 +31,10 @@ class Store(Protocol):
         """The stored value of `name`, or None."""
         ...
 
+    def location(self, name: str) -> str:
+        """Where the value of `name` is kept, for messages (a path, a table row)."""
+        ...
+
     def create(self, name: str, value: str) -> str:
         """Store `value` under `name` unless a value exists; return the value that is stored."""
         ...
@@ -85,6 +89,10 @@ class DirectoryStore:
         """The value in the secret's file."""
         self.directory.ensure()
         return self.directory.read(name)
+
+    def location(self, name: str) -> str:
+        """The secret's file."""
+        return repr(str(self.directory.file(name)))
 
     def create(self, name: str, value: str) -> str:
         """Write the secret's file unless it exists."""
