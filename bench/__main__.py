@@ -1,7 +1,8 @@
 """Run every benchmark and print one table: `.venv/bin/python -m bench [--quick]`.
 
-Every module of this package with a `rows(modes)` function contributes rows, in the order of
-its `ORDER` constant: a new benchmark (e.g. `bench/garage.py`) plugs in by defining both.
+Every module of this package with a `rows(modes, count)` function contributes rows, in the order
+of its `ORDER` constant: a new benchmark plugs in by defining both. A module with only `main()`
+prints its own table after this one.
 `--quick` runs each with few repetitions, to check the benchmarks themselves.
 """
 
@@ -15,14 +16,16 @@ from bench.modes import modes
 from bench.report import Row, machine, print_table
 
 
-def benchmarks() -> list[Any]:
-    """The benchmark modules, in table order."""
+def benchmarks(function: str) -> list[Any]:
+    """The benchmark modules that define `function` (`rows`, or only `main`), in table order."""
     found = []
     for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
         if info.name.startswith("_"):
             continue
         module = importlib.import_module(f"bench.{info.name}")
-        if callable(getattr(module, "rows", None)):
+        if callable(getattr(module, function, None)) and (
+            function == "rows" or not callable(getattr(module, "rows", None))
+        ):
             found.append(module)
     return sorted(found, key=lambda module: (getattr(module, "ORDER", 99), module.__name__))
 
@@ -33,11 +36,15 @@ def main() -> None:
     print(f"Machine: {machine()}\n")
     table: list[Row] = []
     with modes() as both:
-        for module in benchmarks():
+        for module in benchmarks("rows"):
             table += module.rows(both, 5) if quick else module.rows(both)
         servers = both.servers_memory()
     print_table(table)
     print(f"\nWarm servers and their waiting workers at the end: {servers}.")
+    for module in benchmarks("main"):  # benchmarks that print a table of their own
+        print()
+        sys.argv = sys.argv[:1]
+        module.main()
 
 
 if __name__ == "__main__":

@@ -53,8 +53,16 @@ in
   lib = {
     # `mkDeployment [ modules ]`: a NixOps4 root with every provider of this repository declared.
     inherit mkDeployment;
-    # The example deployment (./deployment/example.nix) as a component module.
-    exampleDeployment = import ./deployment/example.nix;
+    # The deployment library (./lib): `units.cluster`, `units.application` (also the module
+    # argument `units` of every mkDeployment module).
+    units = import ./lib {
+      inherit providerModules;
+      localProvider = nixops4.modules.nixops4Provider.local;
+    };
+    # The example deployment (../examples/small.nix) as a component module.
+    exampleDeployment = import ../examples/small.nix;
+    # The realistic example (../examples/fediverse): `fediverseDeployment { site; nixos; }`.
+    fediverseDeployment = import ../examples/fediverse;
   };
 
   # The provider reference rendered by NixOps4's own renderProviderDocs (tests/nix/

@@ -4,6 +4,7 @@
 [
   "pyproject.toml"
   "README.md"
+  "docs"
   "LICENSE"
   "examples"
   "protocol"

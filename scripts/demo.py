@@ -1,230 +1,297 @@
-"""The demo deployment: a generated password, a PostgreSQL role using it, a database, a DNS record.
+"""The demo: examples/fediverse applied on this machine, against throwaway local servers.
 
-It applies the resources of nix/deployment/example.nix against throwaway local servers (PostgreSQL
-and Knot on loopback) the way `nixops4 apply` does. A PostgreSQL `state` store is read once and
-receives one event per stateful change. Stateful resources whose inputs did not change are
-skipped. Stateless ones get `create` again and converge. Each operation goes through
-`nixops4-provider-run`, so every step is a command you can run by hand.
-
-The deployment is applied twice. The second apply changes nothing. Then the result is checked:
-the role logs in with the generated password, and the record resolves.
-Run with `bash scripts/demo`.
+`bash scripts/demo` starts, once, PostgreSQL, Knot and Garage on loopback ports, fakepve standing
+in for Proxmox VE (no real VM is made) and an OpenSSH server standing in for the VMs' sshd. They
+keep running in the background, with the deployment's state, secrets and the VMs' delivered
+files under `.demo/`. Then it applies the example the way `nixops4 apply` does (evaluated by
+NixOps4's Nix library when its sources are here, else by its Python rendering), shows each step,
+and prints what it made and where. Run again, it changes nothing, and checks that no server was
+written to. `bash scripts/demo --down` stops the servers and removes `.demo/`.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
-import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass
+import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from nixops4_protocol import client
+from tests.support.deploy import Applied, Driver, Evaluate, Step, nix_evaluator
 
-from tests.support.dns_server import DnsServer, running_dns_server
-from tests.support.executables import installed
-from tests.support.postgres import PostgresServer, running_postgres
-
-RECORD_ADDRESS = "198.51.100.10"
-
-Outputs = dict[str, dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class Member:
-    """One resource of the deployment: provider, type, whether it has state, and its inputs."""
-
-    name: str
-    provider: str
-    type: str
-    stateful: bool
-    inputs: Callable[[Outputs], dict[str, Any]]
-    """Computes the inputs from the outputs of earlier members, as Nix evaluation does."""
-
-
-def deployment(pg: PostgresServer, dns: DnsServer, secrets_dir: Path) -> list[Member]:
-    """The members of nix/deployment/example.nix, with the inputs nixops4 would send."""
-    connection = pg.connection_inputs()
-    return [
-        Member(
-            "appPassword",
-            "secrets",
-            "secret",
-            True,
-            lambda _: (
-                {"name": "app-db-password", "kind": "password", "symbols": False}
-                | {"directory": str(secrets_dir)}
-            ),
-        ),
-        Member(
-            "appRole",
-            "postgresql",
-            "role",
-            False,
-            lambda out: {
-                "connection": connection,
-                "name": "app",
-                "login": True,
-                "passwordFile": out["appPassword"]["path"],
-            },
-        ),
-        Member(
-            "appDatabase",
-            "postgresql",
-            "database",
-            False,
-            lambda out: {"connection": connection, "name": "app", "owner": out["appRole"]["name"]},
-        ),
-        Member(
-            "dbRecord",
-            "dns",
-            "record",
-            True,
-            lambda _: {
-                "server": dns.server_inputs(),
-                "zone": dns.zone,
-                "name": "db",
-                "type": "A",
-                "values": [RECORD_ADDRESS],
-            },
-        ),
-    ]
-
-
-def runner(*args: str) -> dict[str, Any]:
-    """Run one `nixops4-provider-run` command, show it, and return the JSON it prints."""
-    shown = " ".join(a if len(a) < 60 else a[:57] + "..." for a in args[:5])
-    print(f"    $ nixops4-provider-run {shown} ...", flush=True)
-    result = subprocess.run(
-        [installed("nixops4-provider-run"), *args], stdout=subprocess.PIPE, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"demo failed at: nixops4-provider-run {shown}")
-    value: dict[str, Any] = json.loads(result.stdout)
-    return value
-
-
-def apply(members: list[Member], state_inputs: dict[str, Any]) -> Outputs:
-    """Apply the deployment once, as `nixops4 apply` does, and return every member's outputs."""
-    state_exe = installed("nixops4-postgresql")
-    print("  state: create (stateless: converge)")
-    state_outputs = runner(
-        "create",
-        "--provider-exe",
-        state_exe,
-        "--type",
-        "state",
-        "--inputs-json",
-        json.dumps(state_inputs),
-    )
-    outputs: Outputs = {}
-    with client.ProviderProcess([state_exe]) as state_process:
-        state = state_process.request(
-            client.state_read_request("state", state_inputs, state_outputs)
-        )
-        recorded = state["stateResourceReadResponse"]["state"]["resources"]
-        for member in members:
-            inputs = member.inputs(outputs)
-            exe = installed(f"nixops4-{member.provider}")
-            common = ["--provider-exe", exe, "--type", member.type]
-            previous = recorded.get(member.name) if member.stateful else None
-            if previous is not None and previous["input_properties"] == inputs:
-                print(f"  {member.name}: inputs unchanged, skipped (outputs from state)")
-                outputs[member.name] = previous["output_properties"]
-                continue
-            if previous is None:
-                print(
-                    f"  {member.name}: create ({'stateful' if member.stateful else 'stateless: converge'})"
-                )
-                flags = ["--stateful"] if member.stateful else []
-                outputs[member.name] = runner(
-                    "create", *common, "--inputs-json", json.dumps(inputs), *flags
-                )
-            else:
-                print(f"  {member.name}: inputs changed, update")
-                outputs[member.name] = runner(
-                    "update", *common, "--inputs-json", json.dumps(inputs),
-                    "--previous-inputs-json", json.dumps(previous["input_properties"]),
-                    "--previous-outputs-json", json.dumps(previous["output_properties"]),
-                )  # fmt: skip
-            if member.stateful:
-                entry = {
-                    "type": member.type,
-                    "input_properties": inputs,
-                    "output_properties": outputs[member.name],
-                }
-                op = "add" if previous is None else "replace"
-                patch = [{"op": op, "path": f"/resources/{member.name}", "value": entry}]
-                event = client.state_event_request(
-                    "state",
-                    state_inputs,
-                    state_outputs,
-                    event="create" if previous is None else "update",
-                    patch=patch,
-                )
-                reply = state_process.request(event)
-                if "stateResourceEventResponse" not in reply:
-                    raise SystemExit(f"the state event was refused: {reply}")
-                print(f"  {member.name}: state event recorded")
-            print(f"    outputs: {json.dumps(outputs[member.name])}")
-    return outputs
-
-
-def check(pg: PostgresServer, dns: DnsServer, outputs: Outputs) -> None:
-    """Log in as the role with the generated password and resolve the record."""
-    password = Path(outputs["appPassword"]["path"]).read_text(encoding="utf-8").strip()
-    with pg.connect(database="app", user="app", password=password) as conn:
-        user, database = conn.execute("select current_user, current_database()").fetchone()
-    print(
-        f"  role {user} logs in to database {database} with the generated password (never printed)"
-    )
-    found = dns.rrset(f"db.{dns.zone}", "A")
-    if found is None:
-        raise SystemExit("the record is missing")
-    print(f"  db.{dns.zone} A {sorted(found[1])} (ttl {found[0]})")
-    if found[1] != {RECORD_ADDRESS}:
-        raise SystemExit(f"the record holds {sorted(found[1])}, not {RECORD_ADDRESS}")
+SERVERS = "servers.json"
+STANDS_IN = "fakepve stands in for Proxmox VE: the VMs exist only in the fake"
 
 
 def main() -> None:
-    """Start the servers, apply twice, check, and clean up."""
-    os.environ.setdefault("NIXOPS4_PROVIDER_LOG_FORMAT", "console")
-    knotd = shutil.which("knotd")
-    if knotd is None:
-        raise SystemExit("knotd not found: run `bash scripts/demo`, which installs Debian's knot")
-    work = Path(tempfile.mkdtemp(prefix="nixops4-demo-"))
+    """Bring the demo up (start servers if needed, apply, report), or tear it down."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--down", action="store_true", help="stop the servers, remove the demo")
+    parser.add_argument("--dir", type=Path, default=ROOT / ".demo", help="the demo's directory")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    directory: Path = arguments.dir.resolve()
+    if arguments.serve:
+        serve(directory)
+    elif arguments.down:
+        down(directory)
+    else:
+        up(directory)
+
+
+# ------------------------------------------------------------------ the servers
+
+
+def serve(directory: Path) -> None:
+    """Run every server until SIGTERM; write their addresses and the example's site first."""
+    from tests.support.dns_server import running_dns_server
+    from tests.support.garage import garage_binary, running_garage
+    from tests.support.local_cluster import fediverse_site, running_fakepve
+    from tests.support.postgres import running_postgres
+    from tests.support.ssh_server import running_ssh_server
+
+    stop = {"now": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    binaries = {
+        "knotd": shutil.which("knotd") or "/usr/sbin/knotd",
+        "sshd": shutil.which("sshd") or "/usr/sbin/sshd",
+        "garage": str(garage_binary() or ""),
+    }
+    missing = [name for name, path in binaries.items() if not Path(path).is_file()]
+    if missing:
+        raise SystemExit(f"missing {', '.join(missing)}: `bash scripts/setup` installs them")
+    with ExitStack() as stack:
+        postgres = stack.enter_context(running_postgres())
+        dns = stack.enter_context(running_dns_server(binaries["knotd"]))
+        garage = stack.enter_context(running_garage(Path(binaries["garage"])))
+        ssh = stack.enter_context(running_ssh_server(binaries["sshd"]))
+        pve_directory = directory / "fakepve"
+        pve_directory.mkdir(exist_ok=True)
+        proxmox = stack.enter_context(running_fakepve(pve_directory, ssh.host_public_key))
+        site = fediverse_site(
+            postgres=postgres,
+            dns=dns,
+            garage=garage,
+            proxmox=proxmox,
+            ssh=ssh,
+            keys_directory=directory / "vm-keys",
+        )
+        servers = {
+            "pid": os.getpid(),
+            "site": site,
+            "postgresql": f"127.0.0.1:{postgres.port}",
+            "knot": f"127.0.0.1:{dns.port}",
+            "garage": garage.admin_endpoint,
+            "garageS3": garage.s3_endpoint,
+            "fakepve": proxmox.connection["url"],
+            "sshd": f"127.0.0.1:{ssh.port}",
+        }
+        partial = directory / f"{SERVERS}.tmp"
+        partial.write_text(json.dumps(servers, indent=2), encoding="utf-8")
+        partial.replace(directory / SERVERS)
+        while not stop["now"]:
+            time.sleep(0.2)
+
+
+def _alive(pid: int) -> bool:
     try:
-        with running_postgres() as pg, running_dns_server(knotd) as dns:
-            print(
-                f"== servers: PostgreSQL 127.0.0.1:{pg.port}, Knot 127.0.0.1:{dns.port} (zone {dns.zone})"
-            )
-            state_inputs = {"connection": pg.connection_inputs(), "name": "demo"}
-            members = deployment(pg, dns, work / ".nixops4-secrets")
-            print("== apply 1")
-            first = apply(members, state_inputs)
-            print("== apply 2 (nothing changes)")
-            second = apply(members, state_inputs)
-            if first != second:
-                raise SystemExit("the second apply changed outputs")
-            print("  every output is identical to the first apply")
-            print("== check")
-            check(pg, dns, second)
-            with pg.connect() as conn:
-                (events,) = conn.execute(
-                    "select count(*) from nixops4.state_events where state_name = 'demo'"
-                ).fetchone()
-            print(f"  state 'demo' holds {events} events in nixops4.state_events")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    print("== demo finished")
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def running_servers(directory: Path) -> dict[str, Any] | None:
+    """The servers of an earlier run that are still up, or None."""
+    path = directory / SERVERS
+    if not path.exists():
+        return None
+    servers: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return servers if _alive(int(servers["pid"])) else None
+
+
+def start_servers(directory: Path) -> dict[str, Any]:
+    """Start the server keeper in the background and wait until it has written the addresses."""
+    (directory / SERVERS).unlink(missing_ok=True)
+    print("== starting throwaway servers on 127.0.0.1 (kept until `bash scripts/demo --down`):")
+    print("   PostgreSQL, Knot, Garage, an OpenSSH server standing in for the VMs' sshd,")
+    print(f"   and fakepve ({STANDS_IN})")
+    log = (directory / "servers.log").open("ab")
+    keeper = subprocess.Popen(
+        [sys.executable, __file__, "--serve", "--dir", str(directory)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    started = next_note = time.monotonic()
+    while (servers := running_servers(directory)) is None:
+        if keeper.poll() is not None:
+            tail = (directory / "servers.log").read_text(errors="replace")[-2000:]
+            raise SystemExit(f"the servers did not start:\n{tail}")
+        time.sleep(0.2)
+        if time.monotonic() >= next_note + 5:
+            next_note = time.monotonic()
+            print(f"   ... {next_note - started:.0f} s", flush=True)
+    print(f"   up in {time.monotonic() - started:.1f} s")
+    return servers
+
+
+def down(directory: Path) -> None:
+    """Stop the servers and remove the demo's directory."""
+    servers = running_servers(directory)
+    if servers is not None:
+        pid = int(servers["pid"])
+        os.kill(pid, signal.SIGTERM)
+        while _alive(pid):
+            time.sleep(0.1)
+        print(f"== stopped the servers (process {pid}); their data is gone")
+    if directory.exists():
+        shutil.rmtree(directory)
+        print(f"== removed {directory}")
+    else:
+        print("== nothing to tear down")
+
+
+# ------------------------------------------------------------------ applying
+
+
+def evaluator(site: dict[str, Any]) -> Evaluate:
+    """NixOps4's own evaluation of the example when Nix and the sources are here, else Python."""
+    from tests.nix.support import NIXOPS4_NIXOS, SOURCES
+    from tests.support.fediverse_mirror import evaluator as python_evaluator
+
+    sources = {}
+    for pin, (marker, conventional) in {**SOURCES, "nixops4-nixos": NIXOPS4_NIXOS}.items():
+        directory = os.environ.get(f"NPINS_OVERRIDE_{pin}") or conventional
+        if Path(directory, marker).is_file():
+            sources[f"NPINS_OVERRIDE_{pin}"] = directory
+    nixos = sources.pop("NPINS_OVERRIDE_nixops4-nixos", None)
+    found = shutil.which("nix-instantiate") and len(sources) == len(SOURCES)
+    if not found:
+        print(
+            "== evaluating with the example's Python rendering (tests/support/fediverse_mirror.py)"
+        )
+        print("   (Nix or the nixpkgs/NixOps4 sources are missing; see docs/nix.md)")
+        return python_evaluator(site)
+    arguments = ["--argstr", "site", json.dumps(site)]
+    if nixos is not None:
+        arguments += ["--arg", "nixopsNixos", nixos]
+    print("== evaluating examples/fediverse with NixOps4's Nix library (nix-instantiate)")
+    return nix_evaluator(ROOT / "tests/nix/fediverse.nix", arguments, sources)
+
+
+def show(step: Step) -> None:
+    """One progress line per resource, as it is applied."""
+    words = {
+        "created": "created",
+        "updated": "updated",
+        "unchanged": "unchanged (inputs as recorded; skipped)",
+        "converged": "ensured (written only where it differed)",
+        "checked": "NixOS configuration evaluated; not switched (needs a real host)",
+        "state": "state file",
+    }
+    print(f"   {step.path:<24} {step.type:<11} {words[step.action]}", flush=True)
+
+
+def writes(directory: Path, servers: dict[str, Any]) -> tuple[Any, ...]:
+    """What any write changes: PostgreSQL's next xid, the zone's SOA serial, the delivered files."""
+    import dns.message
+    import dns.query
+    import psycopg
+
+    site = servers["site"]
+    pg = site["cluster"]["postgresql"]["connection"]
+    password = Path(pg["passwordFile"]).read_text(encoding="utf-8").strip()
+    with psycopg.connect(
+        host=pg["host"], port=pg["port"], user=pg["user"], password=password, dbname="postgres"
+    ) as conn:
+        row = conn.execute("select pg_snapshot_xmax(pg_current_snapshot())::text").fetchone()
+    zone = site["cluster"]["dns"]["zone"]
+    host, port = servers["knot"].split(":")
+    soa = dns.query.tcp(dns.message.make_query(zone, "SOA"), host, port=int(port), timeout=5)
+    files = {
+        str(p): (p.stat().st_ino, p.stat().st_mtime_ns)
+        for p in sorted((directory / "vm-keys").rglob("*"))
+        if p.is_file()
+    }
+    return (row, soa.answer[0][0].serial, files)
+
+
+def report(applied: Applied, servers: dict[str, Any], directory: Path) -> None:
+    """What the deployment made, and where it is."""
+    zone = servers["site"]["cluster"]["dns"]["zone"]
+    print(f"== what it made ({STANDS_IN})")
+    for app in ("social", "microblog"):
+        vm = applied.outputs(f"{app}.vm")
+        secret = applied.outputs(f"{app}.dbPassword")
+        key = applied.outputs(f"{app}.mediaKey")
+        print(f"   {app}:")
+        print(
+            f"     VM {vm['vmid']} '{vm['name']}' on {vm['node']} (fakepve {servers['fakepve']}),"
+            f" addresses {', '.join(vm['ipv4Addresses'] + vm['ipv6Addresses'])}"
+        )
+        print(f"     DNS {app}.{zone} A/AAAA on Knot {servers['knot']}")
+        print(
+            f"     PostgreSQL {servers['postgresql']}: database {app}, role {app}, password "
+            f"in {_short(secret['path'], directory)} (never printed)"
+        )
+        print(
+            f"     Garage {servers['garageS3']}: bucket {app}-media, key {key['accessKeyId']}"
+            f" (secret in {_short(key['secretKeyFile'], directory)})"
+        )
+        files = [applied.outputs(f"{app}.{m}")["path"] for m in ("dbPasswordKey", "mediaSecretKey")]
+        print(
+            f"     on the VM (sshd {servers['sshd']}): "
+            + ", ".join(_short(f, directory) for f in files)
+        )
+    print(f"   state: {_short(str(directory / 'state.json'), directory)}")
+
+
+def _short(path: str, _directory: Path) -> str:
+    """`path` relative to the current directory when it is below it."""
+    return os.path.relpath(path) if Path(path).is_relative_to(Path.cwd()) else path
+
+
+def up(directory: Path) -> None:
+    """Start the servers unless running, apply the example, and report."""
+    directory.mkdir(parents=True, exist_ok=True)
+    servers = running_servers(directory)
+    if servers is None:
+        servers = start_servers(directory)
+    else:
+        print(f"== servers already running (process {servers['pid']}); applying again")
+    driver = Driver(
+        evaluator(servers["site"]),
+        state_file=directory / "state.json",
+        cwd=directory,
+        report=show,
+    )
+    again = (directory / "state.json").exists()
+    before = writes(directory, servers) if again else None
+    started = time.monotonic()
+    print("== applying (each line is one resource, in dependency order)")
+    applied = driver.apply()
+    print(f"   done in {time.monotonic() - started:.1f} s")
+    report(applied, servers, directory)
+    changed = applied.with_action("created", "updated")
+    if before is not None and not changed:
+        if writes(directory, servers) != before:
+            raise SystemExit("== the second apply wrote to a server: that is a bug")
+        print("== nothing changed: no resource created or updated, no server written to")
+    elif changed:
+        print(f"== {len(changed)} stateful resources created or updated: {', '.join(changed)}")
+    print("   run `bash scripts/demo` again: it changes nothing;")
+    print("   `bash scripts/demo --down` stops the servers and removes .demo/")
 
 
 if __name__ == "__main__":

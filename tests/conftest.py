@@ -10,5 +10,6 @@ pytest_plugins = [
     "tests.support.postgres",
     "tests.support.dns_server",
     "tests.support.garage",
+    "tests.support.ssh_server",
     "tests.support.warm",
 ]

@@ -1,5 +1,6 @@
 # A NixOps4 root (`mkRoot`) with this repository's providers and NixOps4's local provider
-# declared, and the given component modules (e.g. ./example.nix) as its members.
+# declared, and the given component modules (e.g. ../../examples/small.nix) as its members.
+# The modules receive the deployment library (../lib) as the module argument `units`.
 {
   # NixOps4's `lib` (`nix/lib/lib.nix` of the nixops4 pin, or the nixops4 flake's `lib`).
   nixops4Lib,
@@ -10,6 +11,7 @@
 }:
 modules:
 nixops4Lib.mkRoot {
+  specialArgs.units = import ../lib { inherit providerModules localProvider; };
   modules = [
     {
       providers = providerModules // {

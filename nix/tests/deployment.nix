@@ -1,4 +1,4 @@
-# NixOS VM test: `nixops4 apply` of the example deployment (../deployment/example.nix) from a
+# NixOS VM test: `nixops4 apply` of the example deployment (../../examples/small.nix) from a
 # deployer machine against PostgreSQL and Knot running on a server machine: a generated password,
 # a PostgreSQL role using it, a database owned by the role, a DNS record. A second apply must
 # change nothing.
@@ -36,9 +36,9 @@ let
         self = throw "not needed to apply";
         selfWithSystem = throw "not needed to apply";
       };
-      mkDeployment = import ${../deployment} {
+      mkDeployment = import ${../.}/deployment {
         inherit nixops4Lib;
-        providerModules = import ${../providers} { packagesFor = import ${packagesByPath}; };
+        providerModules = import ${../.}/providers { packagesFor = import ${packagesByPath}; };
         localProvider = import ${sources.nixops4.outPath}/nix/providers/local.nix {
           withSystem = _system: f: f {
             config.packages.nixops4-resources-local-release = "${nixops4.nixops4-resources-local-release}";
@@ -47,7 +47,7 @@ let
       };
     in
     mkDeployment [
-      (import ${../deployment/example.nix} {
+      (import ${../../examples/small.nix} {
         postgresql = {
           host = "server";
           user = "postgres";

@@ -1,5 +1,5 @@
 # The inputs NixOps4 would send for each resource of the example deployment
-# (nix/deployment/example.nix), evaluated by NixOps4's `mkRoot` / `rootFunction` with the outputs
+# (examples/small.nix), evaluated by NixOps4's `mkRoot` / `rootFunction` with the outputs
 # of earlier resources injected as nixops4 does: `{ <member> = { type; state; inputs; }; }`.
 {
   outputValues,
@@ -32,7 +32,7 @@ let
     };
   };
   root = mkDeployment [
-    (import ../../nix/deployment/example.nix (builtins.fromJSON settings))
+    (import ../../examples/small.nix (builtins.fromJSON settings))
   ];
   exported = root.rootFunction {
     resourceProviderSystem = builtins.currentSystem;

@@ -54,6 +54,23 @@ def source_overrides() -> dict[str, str]:
     return overrides
 
 
+NIXOPS4_NIXOS = ("modules/nixops4Resource/nixos.nix", "/tmp/nixops4-nixos")
+"""nixops4-nixos (the file that proves it, and the conventional export)."""
+
+
+def nixops4_nixos_source() -> str:
+    """The nixops4-nixos source directory (`NPINS_OVERRIDE_nixops4-nixos`); skip when absent."""
+    marker, conventional = NIXOPS4_NIXOS
+    variable = "NPINS_OVERRIDE_nixops4-nixos"  # npins' name for the pin `nixops4-nixos`
+    directory = os.environ.get(variable) or conventional
+    if not (Path(directory) / marker).is_file():
+        pytest.skip(
+            "nixops4-nixos sources not reachable: set NPINS_OVERRIDE_nixops4-nixos to an export "
+            f"of the pinned nixops4-nixos (see docs/nix.md); {directory}/{marker} is missing"
+        )
+    return directory
+
+
 def nix_eval(expression_file: Path, *arguments: str, env: dict[str, str]) -> Any:
     """Evaluate a Nix file strictly (with `--arg`/`--argstr` arguments) and decode its JSON."""
     result = subprocess.run(

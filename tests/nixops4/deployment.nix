@@ -1,4 +1,4 @@
-# The example deployment (nix/deployment/example.nix) as `nixops4 apply --file` loads it in the
+# The example deployment (examples/small.nix) as `nixops4 apply --file` loads it in the
 # tests: a file that evaluates to NixOps4's root component, with the providers' executables taken
 # from the test environment instead of Nix packages. The test writes a one-line file importing this
 # one with its arguments.
@@ -46,7 +46,7 @@ let
 in
 mkDeployment (
   [
-    (import ../../nix/deployment/example.nix (builtins.fromJSON settings))
+    (import ../../examples/small.nix (builtins.fromJSON settings))
     {
       members = builtins.mapAttrs (_: inputs: { inherit inputs; }) (
         builtins.fromJSON inputOverrides

@@ -22,11 +22,12 @@ from tests.proxmox.conftest import Pve
 from tests.support.dns_server import DnsServer
 from tests.support.garage import GarageServer
 from tests.support.postgres import PostgresServer
+from tests.support.ssh_server import SshServer
 
 EXERCISED = {
     "postgresql": {"role", "database", "schema", "extension", "grant", "state"},
     "dns": {"record", "zone_records"},
-    "secrets": {"secret"},
+    "secrets": {"secret", "delivery"},
     "proxmox": {"vm"},
     "garage": {"bucket", "key", "permission"},
 }
@@ -151,6 +152,26 @@ def test_secret_agrees(tmp_path: Path) -> None:
         "secrets", "secret", inputs, {**inputs, "deleteOnDestroy": True}, tmp_path, stateful=True
     )
     assert Path(tmp_path, outputs["path"]).is_file()
+
+
+def test_secret_delivery_agrees(ssh_server: SshServer, tmp_path: Path) -> None:
+    """A delivery to a real sshd: create, and an update to another mode, report alike."""
+    nixops4_bin_dir()
+    secret = _lifecycle(
+        "secrets", "secret", {"name": "n4c-delivered", "kind": "token"}, None, tmp_path,
+        stateful=True,
+    )  # fmt: skip
+    target = tmp_path / "host" / "n4c-delivered"
+    inputs = {
+        "source": str(Path(tmp_path, secret["path"])),
+        "fingerprint": secret["fingerprint"],
+        "host": ssh_server.target_inputs(),
+        "path": str(target),
+        "owner": ssh_server.user,
+        "group": ssh_server.user,
+    }
+    _lifecycle("secrets", "delivery", inputs, {**inputs, "mode": "0440"}, tmp_path)
+    assert oct(target.stat().st_mode & 0o777) == "0o440"
 
 
 @pytest.mark.proxmox

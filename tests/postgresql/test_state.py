@@ -248,13 +248,15 @@ def test_a_store_that_cannot_create_its_tables_closes_its_connection(
         conn.execute(f"CREATE ROLE state_no_ddl LOGIN PASSWORD '{password}'")
     limited = {**connection, "user": "state_no_ddl", "passwordFile": str(path)}
     inputs = state_inputs(limited, "no-ddl", schema="no_ddl_here")
+    gc.collect()  # what earlier tests left (an unclosed event loop) must not be counted here
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ResourceWarning)
         message = error_of(handle(read_request(inputs, None)))
         gc.collect()
     assert "cannot create the state tables" in message
     assert "permission denied" in message
-    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+    unclosed = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    assert [text for text in unclosed if "psycopg" in text] == []
     with postgres_server.connect() as conn:
         sessions = conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE usename = 'state_no_ddl'"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from nixops4_protocol.testing import TRANSCRIPT, Run, leaked, run_requests
+from nixops4_protocol.testing import TRANSCRIPT, Applied, Case, Run, Step, leaked, run_requests
 
 from tests.support.fakepve_ext import (
     TEMPLATE,
@@ -110,6 +110,22 @@ class Pve:
         resource = {"type": "vm", "inputProperties": previous, "outputProperties": outputs}
         return self.run({"destroyResourceRequest": {"resource": resource}})
 
+    def case(self, *steps: Step, in_process: bool = False) -> list[Applied]:
+        """Run the steps as an acceptance case of a stateful `vm`, scanning for both secrets.
+
+        Each step runs in a fresh provider process, as nixops4 runs them; `in_process` drives the
+        provider in this process instead (for many quick steps, such as refused inputs).
+        """
+        if in_process:
+            from nixops4_providers.proxmox import provider
+
+            where: dict[str, Any] = {"provider": provider}
+        else:
+            where = {"command": PROVIDER}
+        return Case(
+            "vm", steps, stateful=True, secrets=[self.token_secret, self.password], **where
+        ).run()
+
     def vm(self, vmid: int) -> Any:
         """The fake's VM with this id (fails when there is none)."""
         found = self.fake.vm(vmid)
@@ -119,6 +135,15 @@ class Pve:
     def vms_named(self, name: str) -> list[Any]:
         """Every VM of the fake with this name."""
         return [vm for vm in self.fake.vms if vm.name == name]
+
+
+def holds(condition: Callable[[], object], what: str) -> Callable[[Applied], None]:
+    """A step check that asserts `condition()`, failing with `what`."""
+
+    def check(_applied: Applied) -> None:
+        assert condition(), what
+
+    return check
 
 
 @pytest.fixture(scope="session")

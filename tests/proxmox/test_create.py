@@ -6,12 +6,13 @@ import asyncio
 import json
 import subprocess
 import time
+from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from nixops4_protocol.testing import async_run_requests, error_of, outputs_of
+from nixops4_protocol.testing import Step, async_run_requests, error_of, outputs_of
 
-from tests.proxmox.conftest import PROVIDER, Pve
+from tests.proxmox.conftest import PROVIDER, Pve, holds
 from tests.support.fakepve_ext import IMAGE
 
 pytestmark = pytest.mark.proxmox
@@ -28,7 +29,7 @@ def test_clone_creates_a_running_marked_vm_with_its_outputs(pve: Pve, name: str)
     assert config["scsi0"].startswith("local-lvm:vm-100-disk-0")
     assert "size=8G" in config["scsi0"]
     assert (config["cores"], config["memory"], config["tags"]) == ("2", "2048", "nixops4")
-    assert config["description"] == f"nixops4-managed: {name}"
+    assert config["description"] == f"nixops4-managed: {name} vmid=100"
     assert config["ipconfig0"] == "ip=192.0.2.20/24,gw=192.0.2.1"
     assert unquote(config["sshkeys"]).strip().endswith("ops@example")
     assert (config["ciuser"], config["nameserver"], config["searchdomain"]) == (
@@ -77,7 +78,11 @@ def test_image_import_creates_a_uefi_vm_from_a_nixos_image(pve: Pve, name: str) 
     assert "discard=on" in config["virtio0"]
     assert "import-from" not in config["virtio0"]
     assert config["efidisk0"].startswith("local-lvm:vm-4321-disk-")
-    assert (config["bios"], config["machine"], config["serial0"]) == ("ovmf", "q35", "socket")
+    assert (config["bios"], config["machine"], config["serial0"]) == (
+        "ovmf",
+        "q35",
+        "socket",
+    )
     assert "growing disk virtio0 of VM 4321 to 6 GiB" in run.stderr
     assert pve.vm(4321).status == "running"
 
@@ -155,13 +160,15 @@ def test_foreign_vm_with_the_name_is_adopted_only_when_asked(pve: Pve, name: str
     """A VM with the declared name and no marker is refused, then adopted and converged."""
     pve.fake.add_vm(700, name, status="running", config={"net0": "virtio=BC:24:11:AA:BB:CC,bridge=vmbr0",
                                                           "scsi0": "local-lvm:vm-700-disk-0,size=8G"})  # fmt: skip
-    message = error_of(pve.create(pve.inputs(name)).response)
-    assert f"name {name!r} but was not created by nixops4" in message
-    run = pve.create(pve.inputs(name, adopt=True, allowReboot=True))
-    outputs = outputs_of(run.response)
-    assert outputs["vmid"] == 700
-    assert outputs["macAddresses"] == ["BC:24:11:AA:BB:CC"]
-    assert pve.vm(700).config["description"] == f"nixops4-managed: {name}"
+    marked = holds(
+        lambda: pve.vm(700).config["description"] == f"nixops4-managed: {name} vmid=700",
+        "no marker written",
+    )
+    pve.case(
+        Step(pve.inputs(name), expect_error=f"name {name!r} but was not created by nixops4"),
+        Step(pve.inputs(name, adopt=True, allowReboot=True), check=marked,
+             expect_outputs={"vmid": 700, "macAddresses": ["BC:24:11:AA:BB:CC"]}),
+    )  # fmt: skip
     assert len(pve.vms_named(name)) == 1
 
 
@@ -170,13 +177,12 @@ def test_create_interrupted_after_the_clone_adopts_it_on_the_next_apply(
 ) -> None:
     """The clone carries the marker: after a failure before the state event, no duplicate appears."""
     pve.fake.fail("PUT", "/nodes/pve1/qemu/100/config", 500, "interrupted", times=1)
-    assert "interrupted" in error_of(pve.create(pve.inputs(name)).response)
-    assert [vm.vmid for vm in pve.vms_named(name)] == [100]
-    run = pve.create(pve.inputs(name))
-    outputs = outputs_of(run.response)
-    assert outputs["vmid"] == 100
-    assert "found our VM from an earlier apply" in run.stderr
-    assert [vm.vmid for vm in pve.vms_named(name)] == [100]
+    one_vm = holds(lambda: [vm.vmid for vm in pve.vms_named(name)] == [100], "not one VM 100")
+    pve.case(
+        Step(pve.inputs(name), expect_error="interrupted", check=one_vm),
+        Step(pve.inputs(name), expect_outputs={"vmid": 100}, check=one_vm,
+             expect_log="found our VM from an earlier apply"),
+    )  # fmt: skip
     assert pve.vm(100).status == "running"
 
 
@@ -245,3 +251,53 @@ def test_invalid_inputs_name_the_field(pve: Pve, name: str) -> None:
     )
     assert "tokenId" in error_of(pve.create(inputs).response)
     assert not pve.vms_named(name)
+
+
+def test_hostile_inputs_are_refused_naming_the_field(pve: Pve, name: str) -> None:
+    """NUL bytes, forged marker lines, oversized notes, tag separators, odd names: refused, no VM."""
+    cases: list[tuple[dict[str, Any], list[str]]] = [
+        ({"description": "a\x00b"}, ["description", "control characters"]),
+        ({"description": "hi\r\nthere"}, ["description", "control characters"]),
+        ({"description": f"x\nnixops4-managed: {name} vmid=100"}, ["description", "marker"]),
+        ({"description": "ü" * 4000}, ["description", "at most 7680 bytes"]),
+        ({"tags": ["web;db"]}, ["tags"]),
+        ({"tags": ["web,db"]}, ["tags"]),
+        ({"name": "vm-ünicode"}, ["name"]),
+        ({"name": "two words"}, ["name"]),
+        ({"disks": [{"slot": "scsi0", "storage": "local-lvm", "size": -8}]}, ["size"]),
+        ({"disks": [{"slot": "scsi0", "storage": "local-lvm", "size": 10**9}]}, ["size"]),
+    ]
+    cloud_init = pve.inputs(name)["cloudInit"]
+    property_or_path_injection: list[tuple[dict[str, Any], list[str]]] = [
+        ({"node": "pve1/../pve2"}, ["field `node`"]),
+        ({"pool": "../nodes"}, ["field `pool`"]),
+        ({"cpuType": "host,flags=+aes"}, ["field `cpuType`"]),
+        ({"machine": "q35\nargs: -x"}, ["field `machine`"]),
+        ({"networks": [{"bridge": "vmbr0,tag=5"}]}, ["field `networks.0.bridge`"]),
+        ({"disks": [{"slot": "scsi0", "storage": "local-lvm,cache=unsafe", "size": 8}]},
+         ["field `disks.0.storage`"]),
+        ({"disks": [{"slot": "scsi0", "storage": "local-lvm", "size": 8,
+                     "importFrom": "local:import/a.qcow2,cache=unsafe"}]}, ["field `disks.0.importFrom`"]),
+        ({"cloudInit": dict(cloud_init, user="ops\nroot")}, ["field `cloudInit.user`"]),
+        ({"cloudInit": dict(cloud_init, sshPublicKeys=["ssh-ed25519 AAAA a\nssh-rsa BBBB b"])},
+         ["field `cloudInit.sshPublicKeys.0`"]),
+        ({"cloudInit": dict(cloud_init, nameservers=["dns.example.org"])}, ["field `cloudInit.nameservers.0`"]),
+        ({"cloudInit": dict(cloud_init, searchDomain="a.test\nb")}, ["field `cloudInit.searchDomain`"]),
+        ({"cloudInit": dict(cloud_init, ipConfig=[{"ipv4": "192.0.2.2/24",
+                                                  "gateway4": "192.0.2.1,ip=192.0.2.9/24"}])},
+         ["field `cloudInit.ipConfig.0.gateway4`"]),
+    ]  # fmt: skip
+    steps = [
+        Step({**pve.inputs(name), **fields}, expect_error=texts)
+        for fields, texts in cases + property_or_path_injection
+    ]
+    pve.case(*steps, in_process=True)
+    assert not [vm for vm in pve.fake.vms if not vm.template]
+
+
+def test_unicode_notes_round_trip_with_the_marker_last(pve: Pve, name: str) -> None:
+    """Multi-line unicode notes are kept as written, the marker as the last line."""
+    notes = "Ünïcödé notes 🚀\n\n  indented line\n"
+    outputs = outputs_of(pve.create(pve.inputs(name, description=notes)).response)
+    description = pve.vm(outputs["vmid"]).config["description"]
+    assert description == f"Ünïcödé notes 🚀\n\n  indented line\n\nnixops4-managed: {name} vmid=100"

@@ -105,3 +105,12 @@ def test_connections_reset_by_the_network_fail_within_the_bound(pve: Pve, name: 
     assert "PVE API unavailable, retrying" in run.stderr
     pve.fake.flaky_network(drop_rate=0.0)
     assert not pve.vms_named(name)
+
+
+def test_missing_ca_file_is_named(pve: Pve, name: str) -> None:
+    """A caFile that does not exist is an input error naming the field, not an internal error."""
+    inputs = pve.inputs(name, connection=pve.connection(caFile="/nonexistent/pve-root-ca.pem"))
+    message = error_of(pve.create(inputs).response)
+    assert "`connection.caFile` '/nonexistent/pve-root-ca.pem' is not a readable file" in message
+    assert "internal error" not in message
+    assert not pve.vms_named(name)

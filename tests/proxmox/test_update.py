@@ -6,9 +6,9 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from nixops4_protocol.testing import error_of, outputs_of
+from nixops4_protocol.testing import Applied, Step, outputs_of
 
-from tests.proxmox.conftest import Pve
+from tests.proxmox.conftest import Pve, holds
 
 pytestmark = pytest.mark.proxmox
 
@@ -73,7 +73,7 @@ def test_every_mutable_field_is_applied_with_a_reboot_when_allowed(pve: Pve, nam
         "1",
         "1",
     )
-    assert config["description"] == f"front end\n\nnixops4-managed: {name}-renamed"
+    assert config["description"] == f"front end\n\nnixops4-managed: {name}-renamed vmid=100"
     assert (config["ciuser"], config["nameserver"], config["searchdomain"]) == (
         "admin",
         "192.0.2.54 192.0.2.55",
@@ -95,31 +95,48 @@ def test_every_mutable_field_is_applied_with_a_reboot_when_allowed(pve: Pve, nam
 
 def test_changes_needing_a_reboot_are_reported_by_name(pve: Pve, name: str) -> None:
     """Without allowReboot, what PVE cannot hot-plug stays pending and is named; the rest applies."""
-    inputs, outputs = _created(pve, name)
+    inputs = pve.inputs(name)
     changed = dict(inputs, cores=3, memory=3072, description="notes", tags=["db"])
-    run = pve.update(inputs, outputs, changed)
-    new = outputs_of(run.response)
-    assert new["pendingChanges"] == ["cores", "memory"]
-    assert "changes wait for the next reboot" in run.stderr
-    vm = pve.vm(100)
-    assert (vm.config["cores"], vm.pending["cores"], vm.pending["memory"]) == ("2", "3", "3072")
-    assert vm.config["description"].startswith("notes")
-    assert vm.config["tags"] == "db;nixops4"
-    allowed = dict(changed, allowReboot=True)
-    again = outputs_of(pve.update(changed, new, allowed).response)
-    assert again["pendingChanges"] == []
-    assert vm.config["cores"] == "3"
+
+    def pending(_applied: Applied) -> None:
+        vm = pve.vm(100)
+        assert (vm.config["cores"], vm.pending["cores"], vm.pending["memory"]) == ("2", "3", "3072")
+        assert vm.config["description"].startswith("notes")
+        assert vm.config["tags"] == "db;nixops4"
+
+    pve.case(
+        Step(inputs),
+        Step(changed, expect_outputs={"pendingChanges": ["cores", "memory"]},
+             expect_log="changes wait for the next reboot", check=pending),
+        Step(dict(changed, allowReboot=True), expect_outputs={"pendingChanges": []},
+             check=holds(lambda: pve.vm(100).config["cores"] == "3", "cores not applied")),
+    )  # fmt: skip
 
 
 def test_disk_shrink_is_refused_and_nothing_changes(pve: Pve, name: str) -> None:
     """A smaller disk size is refused with the current size; no other change is made."""
-    inputs, outputs = _created(pve, name)
+    inputs = pve.inputs(name)
     smaller = dict(inputs, cores=6, disks=[{"slot": "scsi0", "storage": "local-lvm", "size": 5}])
-    message = error_of(pve.update(inputs, outputs, smaller).response)
-    assert "disk scsi0 of VM 100 is 8 GiB; it cannot shrink to 5 GiB" in message
-    assert "only grow" in message
-    assert pve.vm(100).config["cores"] == "2"
-    assert "size=8G" in pve.vm(100).config["scsi0"]
+    unchanged = holds(
+        lambda: (
+            (pve.vm(100).config["cores"], "size=8G" in pve.vm(100).config["scsi0"]) == ("2", True)
+        ),
+        "the VM changed",
+    )
+    pve.case(
+        Step(inputs),
+        Step(smaller, check=unchanged,
+             expect_error=["disk scsi0 of VM 100 is 8 GiB; it cannot shrink to 5 GiB", "only grow"]),
+    )  # fmt: skip
+
+
+def test_disk_shrink_is_refused_before_a_migration_or_pool_move(pve: Pve, name: str) -> None:
+    """The shrink refusal comes before anything else: the VM is neither migrated nor moved."""
+    inputs = pve.inputs(name, pool="web")
+    smaller = dict(inputs, node="pve2", allowMigration=True, pool="db",
+                   disks=[{"slot": "scsi0", "storage": "local-lvm", "size": 5}])  # fmt: skip
+    pve.case(Step(inputs), Step(smaller, expect_error="it cannot shrink to 5 GiB"))
+    assert (pve.vm(100).node, pve.fake.pools["web"], pve.fake.pools["db"]) == ("pve1", {100}, set())
 
 
 def test_cloud_init_change_regenerates_the_drive(pve: Pve, name: str) -> None:
@@ -141,71 +158,161 @@ def test_cloud_init_change_regenerates_the_drive(pve: Pve, name: str) -> None:
 
 def test_lock_timeouts_are_retried(pve: Pve, name: str) -> None:
     """PVE's `can't lock file ... got timeout` is retried with backoff until the lock is free."""
-    inputs, outputs = _created(pve, name)
-    pve.fake.fail("PUT", "/nodes/pve1/qemu/100/config", 500, LOCKED, times=2)
-    run = pve.update(inputs, outputs, dict(inputs, description="after the backup"))
-    outputs_of(run.response)
-    assert run.stderr.count("VM config locked by another task, retrying") == 2
-    assert pve.vm(100).config["description"].startswith("after the backup")
+    inputs = pve.inputs(name)
+
+    def lock_twice(_applied: Applied) -> None:
+        pve.fake.fail("PUT", "/nodes/pve1/qemu/100/config", 500, LOCKED, times=2)
+
+    applied = pve.case(
+        Step(inputs, check=lock_twice),
+        Step(dict(inputs, description="after the backup"),
+             check=holds(lambda: pve.vm(100).config["description"].startswith("after the backup"),
+                         "description not changed")),
+    )  # fmt: skip
+    assert applied[1].stderr.count("VM config locked by another task, retrying") == 2
 
 
 def test_a_lock_held_too_long_fails_within_the_bound(pve: Pve, name: str) -> None:
     """A lock that is never released fails after `timeouts.retry`, naming PVE's lock error."""
-    inputs, outputs = _created(pve, name)
-    pve.served.call(pve.fake.hold_config_lock(100, None))
-    changed = dict(inputs, cores=1, connection=pve.connection(timeouts={"retry": 1}))
-    message = error_of(pve.update(inputs, outputs, changed).response)
-    assert "stayed locked by another task" in message
-    assert "lock-100.conf" in message
+    inputs = pve.inputs(name)
+
+    def hold_lock(_applied: Applied) -> None:
+        pve.served.call(pve.fake.hold_config_lock(100, None))
+
+    pve.case(
+        Step(inputs, check=hold_lock),
+        Step(dict(inputs, cores=1, connection=pve.connection(timeouts={"retry": 1})),
+             expect_error=["stayed locked by another task", "lock-100.conf"]),
+    )  # fmt: skip
     pve.fake.release_config_lock(100)
 
 
 def test_concurrent_config_change_is_detected_by_digest(pve: Pve, name: str) -> None:
     """A digest mismatch (someone changed the config) re-reads and re-applies."""
-    inputs, outputs = _created(pve, name)
-    pve.fake.fail(
-        "PUT",
-        "/nodes/pve1/qemu/100/config",
-        500,
-        "checksum mismatch (file change by other user?)",
-        times=1,
-    )
-    run = pve.update(inputs, outputs, dict(inputs, cores=5))
-    outputs_of(run.response)
-    assert "VM config changed concurrently" in run.stderr
-    assert pve.vm(100).pending.get("cores") == "5"
+    inputs = pve.inputs(name)
+    mismatch = "checksum mismatch (file change by other user?)"
+
+    def change_under_us(_applied: Applied) -> None:
+        pve.fake.fail("PUT", "/nodes/pve1/qemu/100/config", 500, mismatch, times=1)
+
+    pve.case(
+        Step(inputs, check=change_under_us),
+        Step(dict(inputs, cores=5), expect_log="VM config changed concurrently",
+             check=holds(lambda: pve.vm(100).pending.get("cores") == "5", "cores not pending")),
+    )  # fmt: skip
 
 
 def test_node_change_migrates_only_when_allowed(pve: Pve, name: str) -> None:
     """Another node is refused without allowMigration, and migrates the VM with it."""
-    inputs, outputs = _created(pve, name)
+    inputs = pve.inputs(name)
     moved = dict(inputs, node="pve2")
-    message = error_of(pve.update(inputs, outputs, moved).response)
-    assert "VM 100 is on node pve1, but node 'pve2' is declared" in message
-    assert "allowMigration" in message
-    assert pve.vm(100).node == "pve1"
-    new = outputs_of(pve.update(inputs, outputs, dict(moved, allowMigration=True)).response)
-    assert pve.vm(100).node == "pve2"
-    assert new["node"] == "pve2"
+    pve.case(
+        Step(inputs),
+        Step(moved, expect_error=["VM 100 is on node pve1, but node 'pve2' is declared",
+                                  "allowMigration"],
+             check=holds(lambda: pve.vm(100).node == "pve1", "migrated without permission")),
+        Step(dict(moved, allowMigration=True), expect_outputs={"node": "pve2"},
+             check=holds(lambda: pve.vm(100).node == "pve2", "not migrated")),
+    )  # fmt: skip
 
 
 def test_pool_changes_move_the_vm(pve: Pve, name: str) -> None:
     """A VM moves from pool to pool, and null takes it out of its pool."""
-    inputs, outputs = _created(pve, name, pool="web")
-    assert pve.fake.pools["web"] == {100}
-    moved = dict(inputs, pool="db")
-    outputs = outputs_of(pve.update(inputs, outputs, moved).response)
-    assert (pve.fake.pools["web"], pve.fake.pools["db"]) == (set(), {100})
-    outputs_of(pve.update(moved, outputs, dict(moved, pool=None)).response)
-    assert pve.fake.pools["db"] == set()
+    inputs = pve.inputs(name, pool="web")
+
+    def pools() -> dict[str, set[int]]:
+        return {name: set(vms) for name, vms in pve.fake.pools.items() if name in ("web", "db")}
+
+    pve.case(
+        Step(inputs, check=holds(lambda: pools()["web"] == {100}, "not in web")),
+        Step(dict(inputs, pool="db"),
+             check=holds(lambda: pools() == {"web": set(), "db": {100}}, "not moved")),
+        Step(dict(inputs, pool=None), check=holds(lambda: pools()["db"] == set(), "still in db")),
+    )  # fmt: skip
 
 
-def test_vmid_cannot_change(pve: Pve, name: str) -> None:
-    """The vmid is immutable: the library refuses before anything is sent."""
-    inputs, outputs = _created(pve, name, vmid=321)
-    message = error_of(pve.update(inputs, outputs, dict(inputs, vmid=322)).response)
-    assert "vmid" in message
-    assert pve.fake.vm(322) is None
+def test_vmid_may_be_declared_as_the_assigned_one_but_not_changed(pve: Pve, name: str) -> None:
+    """Null at create, then the id PVE assigned, is no change; another id is refused, naming both."""
+    inputs = pve.inputs(name)
+    pve.case(
+        Step(inputs, expect_outputs={"vmid": 100}),
+        Step(dict(inputs, vmid=100, cores=3), expect_outputs={"vmid": 100}),
+        Step(
+            dict(inputs, vmid=101, cores=3),
+            expect_error=["`vmid` is declared as 101, but this resource is VM 100", "vmid = 100"],
+        ),
+        Step(dict(inputs, vmid=None, cores=4), expect_outputs={"vmid": 100}),
+    )
+    assert pve.fake.vm(101) is None
+    assert pve.vm(100).pending["cores"] == "4"
+
+
+def test_removing_cloud_init_detaches_its_drive(pve: Pve, name: str) -> None:
+    """`cloudInit = null` removes the drive and its keys (at the reboot allowReboot permits)."""
+    inputs = pve.inputs(name)
+
+    def detached(_applied: Applied) -> None:
+        config = pve.vm(100).config
+        assert "ide2" not in config, (config.get("ide2"), pve.vm(100).pending)
+        assert not {"ciuser", "sshkeys", "nameserver", "searchdomain", "ipconfig0"} & set(config)
+        assert pve.vm(100).pending == {}
+
+    pve.case(
+        Step(inputs, check=lambda _: pve.vm(100).config["ide2"]),
+        Step(dict(inputs, cloudInit=None, allowReboot=True), check=detached,
+             expect_outputs={"pendingChanges": []}, expect_log="rebooting VM 100"),
+    )  # fmt: skip
+
+
+def test_an_iso_cdrom_is_not_taken_for_a_cloud_init_drive(pve: Pve, name: str) -> None:
+    """`cloudInit = null` removes cloud-init drives only: an ISO, however named, stays attached."""
+    iso = "local:iso/vm-700-disk-1.iso,media=cdrom"
+    pve.fake.add_vm(700, name, config={"scsi0": "local-lvm:vm-700-disk-0,size=8G", "ide0": iso,
+                                       "net0": "virtio=BC:24:11:AA:BB:CC,bridge=vmbr0"})  # fmt: skip
+    inputs = pve.inputs(name, adopt=True, cloudInit=None, start=False)
+    pve.case(Step(inputs, check=holds(lambda: pve.vm(700).config.get("ide0") == iso, "ISO gone")))
+
+
+def test_moving_the_cloud_init_drive_leaves_no_second_one(pve: Pve, name: str) -> None:
+    """A new `cloudInit.slot` moves the drive: the old slot is removed, not left beside it."""
+    inputs = pve.inputs(name, start=False)
+    moved = dict(inputs, cloudInit=dict(inputs["cloudInit"], slot="sata1"))
+
+    def one_drive(_applied: Applied) -> None:
+        config = pve.vm(100).config
+        assert "ide2" not in config
+        assert config["sata1"].startswith("local-lvm:cloudinit")
+
+    pve.case(Step(inputs), Step(moved, check=one_drive))
+
+
+def test_update_starts_a_stopped_vm_only_when_start_is_true(pve: Pve, name: str) -> None:
+    """A VM stopped outside is started by the next update with `start = true`, left with false."""
+    inputs = pve.inputs(name)
+
+    def stop(_applied: Applied) -> None:
+        vm = pve.vm(100)
+        vm.status = vm.qmpstatus = "stopped"
+        vm.agent = None
+
+    pve.case(
+        Step(inputs, check=stop),
+        Step(dict(inputs, cores=3), expect_log="starting VM 100",
+             check=holds(lambda: pve.vm(100).status == "running", "not started")),
+        Step(dict(inputs, cores=3, start=False), check=stop),
+        Step(dict(inputs, cores=4, start=False),
+             check=holds(lambda: pve.vm(100).status == "stopped", "started")),
+    )  # fmt: skip
+
+
+def test_malformed_stored_outputs_fall_back_to_the_marker(pve: Pve, name: str) -> None:
+    """Stored outputs that do not parse are ignored; the VM is found again by its marker."""
+    inputs, _outputs = _created(pve, name)
+    run = pve.update(inputs, {"vmid": "not-a-number", "node": 7}, dict(inputs, cores=3))
+    assert outputs_of(run.response)["vmid"] == 100
+    assert "stored outputs do not match" in run.stderr
+    assert "found our VM from an earlier apply" in run.stderr
+    assert [vm.vmid for vm in pve.vms_named(name)] == [100]
 
 
 def test_expired_ticket_logs_in_again(pve: Pve, name: str) -> None:
@@ -220,8 +327,10 @@ def test_expired_ticket_logs_in_again(pve: Pve, name: str) -> None:
 
 def test_vm_removed_outside_is_reported(pve: Pve, name: str) -> None:
     """An update of a VM deleted behind nixops4's back says so and what to do."""
-    inputs, outputs = _created(pve, name)
-    pve.fake.vms.remove(pve.vm(100))
-    message = error_of(pve.update(inputs, outputs, dict(inputs, cores=3)).response)
-    assert "VM 100 no longer exists in the cluster" in message
-    assert "remove it from the state" in message
+    inputs = pve.inputs(name)
+    pve.case(
+        Step(inputs, check=lambda _: pve.fake.vms.remove(pve.vm(100))),
+        Step(dict(inputs, cores=3), expect_error=["VM 100 no longer exists in the cluster",
+                                                  "remove the resource from the deployment"]),
+        Step(destroy=True, expect_log="VM already gone"),
+    )  # fmt: skip

@@ -315,6 +315,8 @@ class Served:
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(30)
+            if not self.thread.is_alive():
+                self.loop.close()
 
 
 def add_template(fake: ExtendedPve) -> None:

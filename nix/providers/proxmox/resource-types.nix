@@ -113,11 +113,7 @@ in
         vmid = mkOption {
           type = types.nullOr (types.ints.between 100 999999999);
           default = null;
-          description = ''
-            VMID; null takes the next free one.
-
-            Immutable: an update that changes it is refused. A VM keeps its id; declare a new resource.
-          '';
+          description = "VMID; null takes the next free one. Once created, only null or the VM's own id (the `vmid` output) is accepted.";
         };
         clone = mkOption {
           type = types.nullOr (
@@ -227,7 +223,7 @@ in
                   description = "PVE storage the disk is allocated on, e.g. `local-lvm`.";
                 };
                 size = mkOption {
-                  type = types.ints.positive;
+                  type = types.ints.between 1 1048576;
                   description = "Size in GiB. Disks only grow: a smaller size is refused.";
                 };
                 importFrom = mkOption {
@@ -322,7 +318,7 @@ in
         description = mkOption {
           type = types.nullOr types.str;
           default = null;
-          description = "Notes; a `nixops4-managed` marker line is appended.";
+          description = "Notes (plain text, newlines allowed); a `nixops4-managed` marker line is appended as the last line.";
         };
         startOnBoot = mkOption {
           type = types.bool;
@@ -390,7 +386,7 @@ in
                 nameservers = mkOption {
                   type = types.listOf types.str;
                   default = [ ];
-                  description = "DNS servers.";
+                  description = "DNS servers (IP addresses).";
                 };
                 searchDomain = mkOption {
                   type = types.nullOr types.str;
@@ -406,7 +402,7 @@ in
         start = mkOption {
           type = types.bool;
           default = true;
-          description = "Start the VM after it is created.";
+          description = "Start the VM on create, and on every update that finds it stopped; false leaves its power state alone.";
         };
         allowReboot = mkOption {
           type = types.bool;

@@ -4,6 +4,115 @@ let
   inherit (lib) mkOption types;
 in
 {
+  delivery = {
+    description = ''
+      A secret's file copied to a host over SSH, with owner, group and mode, kept up to date.
+
+      Every apply compares the file on the host with the secret (by SHA-256, on the host) and
+      writes only when they differ: after a rotation, or when someone changed the file. The value
+      goes through the stdin of `ssh`, never its arguments, state or logs; the host's key is
+      checked strictly against `host.hostPublicKey`.
+    '';
+    requireState = false;
+    inputs = {
+      options = {
+        source = mkOption {
+          type = types.str;
+          description = "Path of the secret's file on the deployer, e.g. a secret's `path` output.";
+        };
+        fingerprint = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          description = "The secret's `fingerprint` output. Passed through to the output of the same name, so what depends on the delivered file changes when the secret rotates.";
+        };
+        host = mkOption {
+          type = types.submodule {
+            options = {
+              address = mkOption {
+                type = types.str;
+                description = "Host name or IP address of the host.";
+              };
+              port = mkOption {
+                type = types.ints.between 1 65535;
+                default = 22;
+                description = "SSH port.";
+              };
+              user = mkOption {
+                type = types.str;
+                default = "root";
+                description = "User to log in as; it must be allowed to set the file's owner (root).";
+              };
+              identityFile = mkOption {
+                type = types.str;
+                description = "Path of the SSH private key (OpenSSH format, 0600) the deployer logs in with.";
+              };
+              hostPublicKey = mkOption {
+                type = types.str;
+                description = "The host's public key (`ssh-ed25519 AAAA...`), e.g. a VM's `sshHostPublicKey` output. It is the only key accepted (strict host key checking).";
+              };
+              connectTimeout = mkOption {
+                type = types.ints.between 1 600;
+                default = 10;
+                description = "Seconds to wait for one connection attempt.";
+              };
+              waitSeconds = mkOption {
+                type = types.ints.between 0 3600;
+                default = 120;
+                description = "How long to keep retrying while the host refuses connections (still booting).";
+              };
+            };
+          };
+          default = { };
+          description = "The host receiving the file.";
+        };
+        path = mkOption {
+          type = types.str;
+          description = "Absolute path of the file on the host, e.g. `/var/lib/keys/app-db-password`.";
+        };
+        owner = mkOption {
+          type = types.str;
+          default = "root";
+          description = "Owner of the file (name or uid).";
+        };
+        group = mkOption {
+          type = types.str;
+          default = "root";
+          description = "Group of the file (name or gid).";
+        };
+        mode = mkOption {
+          type = types.str;
+          default = "0400";
+          description = "Permissions of the file, octal.";
+        };
+        createDirectory = mkOption {
+          type = types.bool;
+          default = true;
+          description = "Create the file's directory (0755, root) when it is missing; otherwise a missing directory is an error.";
+        };
+        removeOnDestroy = mkOption {
+          type = types.bool;
+          default = true;
+          description = "Whether destroying the resource removes the file from the host.";
+        };
+      };
+    };
+    outputs = {
+      options = {
+        path = mkOption {
+          type = types.str;
+          description = "Absolute path of the file on the host.";
+        };
+        address = mkOption {
+          type = types.str;
+          description = "The host's address.";
+        };
+        fingerprint = mkOption {
+          type = types.nullOr types.str;
+          description = "The `fingerprint` input, passed through.";
+        };
+      };
+    };
+  };
   secret = {
     description = ''
       A generated secret (password, token, UUID, SSH or WireGuard key, TSIG key) kept in a secret store.

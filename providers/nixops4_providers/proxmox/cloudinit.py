@@ -9,6 +9,13 @@ from urllib.parse import quote, unquote
 from nixops4_protocol.resource import Model
 from pydantic import AfterValidator, Field, model_validator
 
+from .hardware import STORAGE
+
+USER = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
+SEARCH_DOMAIN = r"^[A-Za-z0-9_.-]+( [A-Za-z0-9_.-]+)*$"
+SSH_KEY = r"^[^\x00-\x1f\x7f]+$"
+"""One public key line: no newline, which would smuggle in another key."""
+
 
 def _address(value: str | None, version: int, keywords: tuple[str, ...]) -> str | None:
     if value is None or value in keywords:
@@ -32,17 +39,45 @@ def _v6(value: str | None) -> str | None:
     return _address(value, 6, ("dhcp", "auto"))
 
 
+def _ip(value: str | None, version: int | None = None) -> str | None:
+    if value is None:
+        return None
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address") from None
+    if version is not None and address.version != version:
+        raise ValueError(f"{value!r} is not an IPv{version} address")
+    return value
+
+
+def _gateway4(value: str | None) -> str | None:
+    return _ip(value, 4)
+
+
+def _gateway6(value: str | None) -> str | None:
+    return _ip(value, 6)
+
+
+def _nameserver(value: str) -> str:
+    return _ip(value) or value
+
+
 class IpConfig(Model):
     """Addresses of one interface, as cloud-init configures them in the guest."""
 
     ipv4: Annotated[str | None, AfterValidator(_v4)] = Field(
         default=None, description='`"dhcp"`, or an address with prefix such as `192.0.2.10/24`.'
     )
-    gateway4: str | None = Field(default=None, description="IPv4 default gateway (static only).")
+    gateway4: Annotated[str | None, AfterValidator(_gateway4)] = Field(
+        default=None, description="IPv4 default gateway (static only)."
+    )
     ipv6: Annotated[str | None, AfterValidator(_v6)] = Field(
         default=None, description='`"dhcp"`, `"auto"` (SLAAC), or e.g. `2001:db8::10/64`.'
     )
-    gateway6: str | None = Field(default=None, description="IPv6 default gateway (static only).")
+    gateway6: Annotated[str | None, AfterValidator(_gateway6)] = Field(
+        default=None, description="IPv6 default gateway (static only)."
+    )
 
     @model_validator(mode="after")
     def _gateways_need_static(self) -> IpConfig:
@@ -79,20 +114,28 @@ class IpConfig(Model):
 class CloudInit(Model):
     """What PVE's cloud-init drive tells the guest on first boot (and when regenerated)."""
 
-    storage: str = Field(description="PVE storage of the cloud-init drive, e.g. `local-lvm`.")
+    storage: str = Field(
+        pattern=STORAGE, description="PVE storage of the cloud-init drive, e.g. `local-lvm`."
+    )
     slot: str = Field(
         default="ide2", pattern=r"^(ide[0-3]|sata[0-5]|scsi[0-9])$", description="Drive slot."
     )
-    user: str | None = Field(default=None, description="User cloud-init creates; null: image's.")
-    ssh_public_keys: list[str] = Field(
+    user: str | None = Field(
+        default=None, pattern=USER, description="User cloud-init creates; null: image's."
+    )
+    ssh_public_keys: list[Annotated[str, Field(pattern=SSH_KEY)]] = Field(
         default_factory=list, description="SSH public keys authorised for `user`."
     )
     ip_config: list[IpConfig] = Field(
         default_factory=list,
         description="Addresses per interface: the n-th entry configures `networks`' n-th NIC.",
     )
-    nameservers: list[str] = Field(default_factory=list, description="DNS servers.")
-    search_domain: str | None = Field(default=None, description="DNS search domain.")
+    nameservers: list[Annotated[str, AfterValidator(_nameserver)]] = Field(
+        default_factory=list, description="DNS servers (IP addresses)."
+    )
+    search_domain: str | None = Field(
+        default=None, pattern=SEARCH_DOMAIN, description="DNS search domain."
+    )
 
     def config(self) -> dict[str, str | None]:
         """The cloud-init config keys; None values are keys to delete."""

@@ -15,7 +15,14 @@ if TYPE_CHECKING:
     from .model import VmInputs
 
 MARKER = "nixops4-managed"
-"""Line in the description of every VM this provider created or adopted."""
+"""Start of the last description line of every VM this provider created or adopted."""
+MARKER_LINE = re.compile(rf"^{MARKER}: (\S+) vmid=(\d+)$")
+CLOUD_INIT_VOLUME = re.compile(
+    r"^[^:]+:(cloudinit|(\d+/|base-\d+-disk-\d+(\.\w+)?/)?vm-\d+-(cloudinit|disk-\d+)(\.\w+)?)$"
+)
+"""A cloud-init drive's volume: `<storage>:cloudinit` as requested, or the allocated images
+volume in a `media=cdrom` drive (PVE names it `vm-<id>-cloudinit`, fakepve `vm-<id>-disk-<n>`;
+directory storages put it under `<id>/`). ISO images (`iso/...`) never match."""
 MARKER_TAG = "nixops4"
 """Tag of every VM this provider created or adopted."""
 
@@ -36,16 +43,39 @@ class ConfigDiff:
         return sorted([*self.set, *self.delete])
 
 
-def with_marker(description: str | None, name: str) -> str:
-    """The description with the marker line naming the resource."""
-    marker = f"{MARKER}: {name}"
+def with_marker(description: str | None, name: str, vmid: int) -> str:
+    """The description with the marker line, naming the resource and the VM's own id, last."""
+    marker = f"{MARKER}: {name} vmid={vmid}"
     return f"{description.rstrip()}\n\n{marker}" if description else marker
 
 
-def marker_of(config: dict[str, object]) -> str | None:
-    """The resource name in the marker line of a config's description, or None."""
-    found = re.search(rf"(?m)^{MARKER}: (\S+)\s*$", str(config.get("description") or ""))
-    return found.group(1) if found else None
+def marker_of(config: dict[str, object]) -> tuple[str, int] | None:
+    """(name, vmid) of the marker, which counts only as the description's last line; or None.
+
+    The vmid makes a copy of a managed VM (cloned in the PVE UI, description and all) foreign,
+    and the last-line rule makes the marker text quoted inside someone's notes no marker.
+    """
+    lines = str(config.get("description") or "").rstrip().splitlines()
+    found = MARKER_LINE.match(lines[-1]) if lines else None
+    return (found.group(1), int(found.group(2))) if found else None
+
+
+def carries_marker(config: dict[str, object], vmid: int) -> bool:
+    """Whether the VM with this config and id is one this provider created or adopted."""
+    marker = marker_of(config)
+    return marker is not None and marker[1] == vmid
+
+
+def cloud_init_drives(config: dict[str, Any]) -> list[str]:
+    """Slots holding a cloud-init drive (an images volume attached as a CD-ROM)."""
+    slots = []
+    for key, value in config.items():
+        if re.fullmatch(DISK_SLOT, key):
+            volume, options = split_property(str(value))
+            cdrom = options.get("media") == "cdrom" or volume.endswith(":cloudinit")
+            if cdrom and CLOUD_INIT_VOLUME.match(volume):
+                slots.append(key)
+    return sorted(slots)
 
 
 def normalise_tags(tags: list[str]) -> str:
@@ -76,7 +106,7 @@ def diff(current: dict[str, object], wanted: dict[str, str | None]) -> ConfigDif
     return result
 
 
-def wanted_config(inputs: VmInputs, config: dict[str, Any]) -> dict[str, str | None]:
+def wanted_config(inputs: VmInputs, config: dict[str, Any], vmid: int) -> dict[str, str | None]:
     """The declared config keys (None: absent), given the current config for MACs and drives."""
     wanted: dict[str, str | None] = {
         "name": inputs.name,
@@ -91,7 +121,7 @@ def wanted_config(inputs: VmInputs, config: dict[str, Any]) -> dict[str, str | N
         "serial0": "socket" if inputs.serial_console else None,
         "agent": "1" if inputs.agent else None,
         "tags": normalise_tags([*inputs.tags, MARKER_TAG]),
-        "description": with_marker(inputs.description, inputs.name),
+        "description": with_marker(inputs.description, inputs.name, vmid),
         "onboot": "1" if inputs.start_on_boot else None,
         "protection": "1" if inputs.protection else None,
     }
@@ -104,6 +134,9 @@ def wanted_config(inputs: VmInputs, config: dict[str, Any]) -> dict[str, str | N
     if inputs.efi_disk is not None and "efidisk0" not in config:
         wanted["efidisk0"] = inputs.efi_disk.create_value()
     ci = inputs.cloud_init
+    for slot in cloud_init_drives(config):
+        if ci is None or slot != ci.slot:
+            wanted[slot] = None  # removed from the declaration, or moved to another slot
     if ci is not None:
         wanted.update(ci.config())
         if ci.slot not in config:

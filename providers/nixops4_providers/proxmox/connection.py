@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
@@ -132,7 +133,14 @@ class PveClient:
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
             self.log.warning("TLS verification of the PVE API is off (`verifyTls = false`)")
             return False
-        return self.connection.ca_file or True
+        ca_file = self.connection.ca_file
+        if ca_file is not None and not (os.path.isfile(ca_file) and os.access(ca_file, os.R_OK)):
+            raise ResourceError(
+                f"`connection.caFile` {ca_file!r} is not a readable file",
+                hint="Point it at the PEM file of the CA that signed the PVE certificate (on a "
+                "node: /etc/pve/pve-root-ca.pem), readable by the user running nixops4.",
+            )
+        return ca_file or True
 
     def _open(self) -> Any:
         """A proxmoxer API object (logs in with the password, if that is the login)."""

@@ -12,6 +12,11 @@ DISK_SLOT = r"^(scsi([0-9]|[12][0-9]|30)|virtio([0-9]|1[0-5])|sata[0-5]|ide[0-3]
 MAC = r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$"
 NET_MODELS = ("virtio", "e1000", "e1000e", "rtl8139", "vmxnet3")
 SIZE_UNITS = {"K": 1 / 1024**2, "M": 1 / 1024, "G": 1, "T": 1024}
+STORAGE = r"^[A-Za-z][A-Za-z0-9_.-]*$"
+"""A PVE storage id; like the other identifiers below, no `,` `=` `:` `/` or spaces, which would
+change the meaning of the property string or API path they go into."""
+BRIDGE = r"^[A-Za-z0-9_.-]+$"
+VOLUME = r"^[A-Za-z][A-Za-z0-9_.-]*:[A-Za-z0-9_./+-]+$"
 
 
 class Disk(Model):
@@ -20,10 +25,15 @@ class Disk(Model):
     slot: str = Field(
         pattern=DISK_SLOT, description="Bus and index, e.g. `scsi0`, `virtio1`, `sata0`."
     )
-    storage: str = Field(description="PVE storage the disk is allocated on, e.g. `local-lvm`.")
-    size: int = Field(ge=1, description="Size in GiB. Disks only grow: a smaller size is refused.")
+    storage: str = Field(
+        pattern=STORAGE, description="PVE storage the disk is allocated on, e.g. `local-lvm`."
+    )
+    size: int = Field(
+        ge=1, le=1024**2, description="Size in GiB. Disks only grow: a smaller size is refused."
+    )
     import_from: str | None = Field(
         default=None,
+        pattern=VOLUME,
         description="Volume to copy into the new disk when the VM is created, e.g. "
         "`local:import/nixos.qcow2` (a NixOS image built by Nix and uploaded to an `import` "
         "storage). Ignored once the disk exists.",
@@ -65,7 +75,9 @@ class Nic(Model):
     model: Literal["virtio", "e1000", "e1000e", "rtl8139", "vmxnet3"] = Field(
         default="virtio", description="Emulated NIC model."
     )
-    bridge: str = Field(default="vmbr0", description="Bridge on the node, e.g. `vmbr0`.")
+    bridge: str = Field(
+        default="vmbr0", pattern=BRIDGE, description="Bridge on the node, e.g. `vmbr0`."
+    )
     vlan: int | None = Field(
         default=None, ge=1, le=4094, description="VLAN tag; null for untagged."
     )
@@ -89,7 +101,9 @@ class Nic(Model):
 class EfiDisk(Model):
     """The EFI variables disk UEFI (`bios = "ovmf"`) needs."""
 
-    storage: str = Field(description="PVE storage of the 4 MiB EFI variables disk.")
+    storage: str = Field(
+        pattern=STORAGE, description="PVE storage of the 4 MiB EFI variables disk."
+    )
     pre_enrolled_certificates: bool = Field(
         default=False, description="Enroll Microsoft's Secure Boot keys (NixOS boots without)."
     )

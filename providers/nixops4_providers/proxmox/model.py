@@ -5,16 +5,36 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from nixops4_protocol.resource import Immutable, Model
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from .cloudinit import CloudInit
+from .config import MARKER
 from .connection import Connection
-from .hardware import Disk, EfiDisk, Nic
+from .hardware import STORAGE, Disk, EfiDisk, Nic
 
 NAME = (
     r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
 )
 TAG = r"^[A-Za-z0-9_][A-Za-z0-9_+.-]*$"
+NODE = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+POOL = r"^[A-Za-z0-9_-]+$"
+QEMU_WORD = r"^[A-Za-z0-9_.+-]+$"
+"""A CPU or machine type, e.g. `x86-64-v2-AES`, `host`, `pc-q35-8.1+pve0`."""
+DESCRIPTION_BYTES = 7680
+"""PVE keeps at most 8 KiB of notes; the rest is room for the marker line."""
+
+
+def _plain_notes(value: str | None) -> str | None:
+    """Refuse notes PVE cannot store, or that quote the marker this provider writes."""
+    if value is None:
+        return None
+    if any((ord(c) < 32 and c not in "\n\t") or ord(c) == 127 for c in value):
+        raise ValueError("control characters (NUL, CR, ...) cannot go in PVE notes")
+    if len(value.encode()) > DESCRIPTION_BYTES:
+        raise ValueError(f"PVE notes hold at most {DESCRIPTION_BYTES} bytes here")
+    if MARKER in value:
+        raise ValueError(f"`{MARKER}` is the marker line this provider appends; leave it out")
+    return value
 
 
 class CloneSource(Model):
@@ -25,7 +45,9 @@ class CloneSource(Model):
         default=True, description="Full copy of the disks; false for a linked clone."
     )
     storage: str | None = Field(
-        default=None, description="Target storage of a full clone; null keeps the template's."
+        default=None,
+        pattern=STORAGE,
+        description="Target storage of a full clone; null keeps the template's.",
     )
 
     @model_validator(mode="after")
@@ -63,27 +85,37 @@ class VmInputs(Model):
         ],
     )
     node: str = Field(
-        description="Node the VM runs on; a change migrates it when `allowMigration` is set."
+        pattern=NODE,
+        description="Node the VM runs on; a change migrates it when `allowMigration` is set.",
     )
     name: str = Field(pattern=NAME, description="VM name (a DNS name), also the guest's hostname.")
-    vmid: Annotated[int | None, Immutable("A VM keeps its id; declare a new resource.")] = Field(
-        default=None, ge=100, le=999999999, description="VMID; null takes the next free one."
+    vmid: int | None = Field(
+        default=None,
+        ge=100,
+        le=999999999,
+        description="VMID; null takes the next free one. Once created, only null or the VM's "
+        "own id (the `vmid` output) is accepted.",
     )
     clone: Annotated[CloneSource | None, Immutable("Declare a new resource to re-clone.")] = Field(
         default=None, description="Clone this template; null creates the VM from scratch."
     )
     pool: str | None = Field(
         default=None,
+        pattern=POOL,
         description="Resource pool of the VM; a change moves it, null takes it out of its pool.",
     )
     cores: int = Field(default=1, ge=1, le=1024, description="CPU cores per socket.")
     sockets: int = Field(default=1, ge=1, le=16, description="CPU sockets.")
-    cpu_type: str = Field(default="x86-64-v2-AES", description="QEMU CPU type, e.g. `host`.")
+    cpu_type: str = Field(
+        default="x86-64-v2-AES", pattern=QEMU_WORD, description="QEMU CPU type, e.g. `host`."
+    )
     memory: int = Field(default=2048, ge=16, description="Memory in MiB.")
     balloon: int | None = Field(
         default=None, ge=0, description="Minimum memory in MiB for ballooning; 0 turns it off."
     )
-    machine: str | None = Field(default=None, description="QEMU machine type, e.g. `q35`.")
+    machine: str | None = Field(
+        default=None, pattern=QEMU_WORD, description="QEMU machine type, e.g. `q35`."
+    )
     bios: Literal["seabios", "ovmf"] = Field(
         default="seabios", description="Firmware: `seabios`, or `ovmf` for UEFI."
     )
@@ -103,8 +135,10 @@ class VmInputs(Model):
     tags: list[Annotated[str, Field(pattern=TAG)]] = Field(
         default_factory=list, description="PVE tags; `nixops4` is always added."
     )
-    description: str | None = Field(
-        default=None, description="Notes; a `nixops4-managed` marker line is appended."
+    description: Annotated[str | None, AfterValidator(_plain_notes)] = Field(
+        default=None,
+        description="Notes (plain text, newlines allowed); a `nixops4-managed` marker line is "
+        "appended as the last line.",
     )
     start_on_boot: bool = Field(default=False, description="Start when the node boots.")
     protection: bool = Field(
@@ -113,7 +147,11 @@ class VmInputs(Model):
     cloud_init: CloudInit | None = Field(
         default=None, description="Cloud-init drive; null for images that configure themselves."
     )
-    start: bool = Field(default=True, description="Start the VM after it is created.")
+    start: bool = Field(
+        default=True,
+        description="Start the VM on create, and on every update that finds it stopped; false "
+        "leaves its power state alone.",
+    )
     allow_reboot: bool = Field(
         default=False,
         description="Reboot the VM to apply changes PVE cannot apply live; otherwise they "

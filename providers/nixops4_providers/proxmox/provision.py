@@ -45,8 +45,15 @@ def find_existing(client: PveClient, inputs: VmInputs, ctx: Context) -> tuple[in
     foreign: list[tuple[int, str]] = []
     for guest in candidates:
         vmid, node = int(guest["vmid"]), str(guest["node"])
-        config = client.get(f"{base_path(node, vmid)}/config")
-        (ours if marker_of(config) == inputs.name else foreign).append((vmid, node))
+        marker = marker_of(client.get(f"{base_path(node, vmid)}/config"))
+        if marker is not None and marker[1] == vmid and marker[0] != inputs.name:
+            raise ResourceError(
+                f"VM {vmid} on node {node} is managed by the nixops4 resource of VM "
+                f"{marker[0]!r}; `adopt` does not take VMs from another resource",
+                hint="Declare another vmid; or, if that resource is gone, delete the "
+                "`nixops4-managed` line from the VM's notes in PVE and apply with `adopt = true`.",
+            )
+        (ours if marker == (inputs.name, vmid) else foreign).append((vmid, node))
     if len(ours) > 1:
         raise ResourceError(
             f"several VMs carry the marker of {inputs.name!r}: "
@@ -113,7 +120,7 @@ def _clone(
     params: dict[str, Any] = {
         "newid": vmid,
         "name": inputs.name,
-        "description": with_marker(inputs.description, inputs.name),
+        "description": with_marker(inputs.description, inputs.name, vmid),
         "full": source.full,
         "storage": source.storage,
         "pool": inputs.pool,
@@ -131,7 +138,7 @@ def _clone(
 
 def _create(client: PveClient, inputs: VmInputs, vmid: int, ctx: Context) -> None:
     """Create the VM from scratch, its disks allocated or imported from an image."""
-    config = {k: v for k, v in wanted_config(inputs, {}).items() if v is not None}
+    config = {k: v for k, v in wanted_config(inputs, {}, vmid).items() if v is not None}
     for disk in inputs.disks:
         config[disk.slot] = disk.create_value()
     params: dict[str, Any] = {"vmid": vmid, "pool": inputs.pool, **config}

@@ -10,7 +10,7 @@ from nixops4_protocol.errors import ResourceError
 from nixops4_protocol.resource import Existing, Resource
 
 from .cloudinit import is_cloud_init_key
-from .config import config_diff, disks_to_grow, wanted_config
+from .config import carries_marker, config_diff, disks_to_grow, wanted_config
 from .connection import PveClient, PveError
 from .guest import agent_addresses, agent_host_key, wait_for_agent
 from .hardware import nic_mac, split_property
@@ -40,28 +40,43 @@ class Vm(Resource[VmInputs, VmOutputs]):
         client = PveClient(inputs.connection, ctx.log)
         found = find_existing(client, inputs, ctx)
         if found is not None:
-            return _converge(client, inputs, *found, ctx, start_if_stopped=True)
+            return _converge(client, inputs, *found, ctx)
         vmid, node = provision(client, inputs, ctx)
-        return _converge(client, inputs, vmid, node, ctx, start_if_stopped=True)
+        return _converge(client, inputs, vmid, node, ctx)
 
     def update(
         self, inputs: VmInputs, previous: Existing[VmInputs, VmOutputs], ctx: Context
     ) -> VmOutputs:
-        """Apply changed settings in place: config with digest, resizes, migration, reboot."""
+        """Apply changed settings in place: config with digest, resizes, migration, reboot, start."""
         if previous.outputs is None:
             return self.create(inputs, ctx)
-        client = PveClient(inputs.connection, ctx.log)
         vmid = previous.outputs.vmid
+        if inputs.vmid is not None and inputs.vmid != vmid:
+            raise ResourceError(
+                f"`vmid` is declared as {inputs.vmid}, but this resource is VM {vmid}",
+                hint=f"A VM keeps its id: declare `vmid = {vmid}` (or null), or declare a new "
+                "resource for a VM with another id.",
+            )
+        client = PveClient(inputs.connection, ctx.log)
         node = _node_of(client, vmid)
         if node is None:
             raise ResourceError(
                 f"VM {vmid} no longer exists in the cluster",
-                hint="It was removed outside nixops4; remove it from the state (or the "
-                "deployment) and apply again to create a new one.",
+                hint="It was removed outside nixops4; remove the resource from the deployment "
+                "and apply (its destroy then succeeds), then add it again to create a new VM.",
             )
-        return _converge(
-            client, inputs, vmid, node, ctx, start_if_stopped=False, previous=previous.outputs
-        )
+        config = client.get(f"{base_path(node, vmid)}/config")
+        if not carries_marker(config, vmid):
+            if not inputs.adopt:
+                raise ResourceError(
+                    f"VM {vmid} on node {node} no longer carries the marker of this resource "
+                    "(the last line of its notes); it may be another VM that took over the id",
+                    hint="If it is this resource's VM and only its notes were edited, set "
+                    "`adopt = true` and apply; otherwise remove the resource from the deployment "
+                    "(its destroy leaves that VM alone).",
+                )
+            ctx.log.warning("VM lost its marker, adopting it again", vmid=vmid, node=node)
+        return _converge(client, inputs, vmid, node, ctx, previous=previous.outputs)
 
     def destroy(self, previous: Existing[VmInputs, VmOutputs], ctx: Context) -> None:
         """Shut down (stop after the timeout) and delete with purge, if protection and disks allow."""
@@ -76,6 +91,14 @@ class Vm(Resource[VmInputs, VmOutputs]):
             return
         base = base_path(node, vmid)
         config = client.get(f"{base}/config")
+        if not carries_marker(config, vmid):
+            ctx.log.warning(
+                "the VM with this id does not carry this resource's marker; it is left alone",
+                vmid=vmid,
+                node=node,
+                name=config.get("name"),
+            )
+            return
         if str(config.get("protection", "0")) == "1":
             raise ResourceError(
                 f"VM {vmid} is protected (PVE `protection` is on)",
@@ -85,15 +108,18 @@ class Vm(Resource[VmInputs, VmOutputs]):
         if disks and not inputs.destroy_disks:
             raise ResourceError(
                 f"destroying VM {vmid} would delete its disks ({', '.join(disks)})",
-                hint="Set `destroyDisks = true`, apply, then remove the VM; or detach the disks "
-                "in PVE first.",
+                hint="Set `destroyDisks = true`, apply, then remove the VM; or first give the "
+                "disks to another VM in PVE (Disk Action, Reassign Owner): detached disks are "
+                "deleted with the VM too.",
             )
         _power_off(client, base, vmid, ctx)
         run_task(
             client,
             ctx,
             f"deleting VM {vmid}",
-            lambda: client.delete(base, purge=1, **{"destroy-unreferenced-disks": 1}),
+            lambda: client.delete(
+                base, purge=1, **{"destroy-unreferenced-disks": int(inputs.destroy_disks)}
+            ),
         )
 
 
@@ -112,10 +138,10 @@ def _converge(
     node: str,
     ctx: Context,
     *,
-    start_if_stopped: bool,
     previous: VmOutputs | None = None,
 ) -> VmOutputs:
     """Bring an existing VM to the declaration, then read its outputs."""
+    disks_to_grow(inputs, client.get(f"{base_path(node, vmid)}/config"), vmid)  # refuse first
     node = _migrate_if_needed(client, inputs, vmid, node, ctx)
     _move_pool(client, inputs, vmid, ctx)
     base = base_path(node, vmid)
@@ -138,7 +164,7 @@ def _converge(
         ctx.log.info("cloud-init drive regenerated", vmid=vmid)
     status = client.get(f"{base}/status/current")
     running = status.get("status") == "running"
-    if start_if_stopped and inputs.start and not running:
+    if inputs.start and not running:
         run_task(client, ctx, f"starting VM {vmid}", lambda: client.post(f"{base}/status/start"))
         running = True
     pending = _pending(client, base)
@@ -216,7 +242,7 @@ def _apply_config(
     for attempt in range(1, DIGEST_ATTEMPTS + 1):
         config = client.get(f"{base}/config")
         disks_to_grow(inputs, config, vmid)
-        changes = config_diff(config, wanted_config(inputs, config))
+        changes = config_diff(config, wanted_config(inputs, config, vmid))
         if not changes:
             return []
         params: dict[str, Any] = {**changes.set, "digest": config.get("digest")}

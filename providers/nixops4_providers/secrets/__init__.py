@@ -2,5 +2,11 @@
 
 from nixops4_protocol.provider import Provider
 
-provider = Provider("secrets", {"secret": "nixops4_providers.secrets.secret:Secret"})
+provider = Provider(
+    "secrets",
+    {
+        "secret": "nixops4_providers.secrets.secret:Secret",
+        "delivery": "nixops4_providers.secrets.delivery:Delivery",
+    },
+)
 """The provider; resource types are registered lazily as `module:Class` strings."""
