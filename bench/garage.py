@@ -17,6 +17,7 @@ import json
 import subprocess
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,12 @@ from nixops4_providers.garage.bucket_model import BucketInputs
 from nixops4_providers.garage.key import KeyInputs
 from nixops4_providers.garage.permission import PermissionInputs
 
-from bench.report import Row, median_seconds, print_table
+from bench.modes import Modes
+from bench.report import Row, interleaved, median_seconds, print_table
 from tests.support.garage import GarageServer, admin_call, require_garage, running_garage
+
+ORDER = 4
+"""Place of these rows in the table of `python -m bench`."""
 
 TARGET = 1.5
 """DESIGN.md §7: one resource operation within 1.5x the backend's own tool."""
@@ -36,10 +41,12 @@ PROVIDER = [str(Path(sys.executable).parent / "nixops4-garage")]
 _serial = itertools.count()
 
 
-def _create(type_name: str, properties: dict[str, Any], cwd: str) -> dict[str, Any]:
+def _create(
+    type_name: str, properties: dict[str, Any], cwd: str, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """One create of a stateless resource in a fresh provider process; return the outputs."""
     line = json.dumps(create_request(type_name, properties)).encode() + b"\n"
-    result = subprocess.run(PROVIDER, input=line, capture_output=True, check=True, cwd=cwd)
+    result = subprocess.run(PROVIDER, input=line, capture_output=True, check=True, cwd=cwd, env=env)
     response = json.loads(result.stdout)
     if "createResourceResponse" not in response:
         raise SystemExit(f"provider failed: {response}")
@@ -47,14 +54,14 @@ def _create(type_name: str, properties: dict[str, Any], cwd: str) -> dict[str, A
     return outputs
 
 
-def with_provider(server: GarageServer, cwd: str) -> None:
+def with_provider(server: GarageServer, cwd: str, env: dict[str, str] | None = None) -> None:
     """Bucket, key and read/write permission for one application: three provider processes."""
     name = f"p{next(_serial)}-app"
     connection = server.connection_inputs()
     bucket = _create(
-        "bucket", inputs(BucketInputs, connection=connection, globalAliases=[name]), cwd
+        "bucket", inputs(BucketInputs, connection=connection, globalAliases=[name]), cwd, env
     )
-    key = _create("key", inputs(KeyInputs, connection=connection, name=name), cwd)
+    key = _create("key", inputs(KeyInputs, connection=connection, name=name), cwd, env)
     permission = inputs(
         PermissionInputs,
         connection=connection,
@@ -63,7 +70,7 @@ def with_provider(server: GarageServer, cwd: str) -> None:
         read=True,
         write=True,
     )
-    _create("permission", permission, cwd)
+    _create("permission", permission, cwd, env)
 
 
 def with_cli(server: GarageServer, garage: str) -> None:
@@ -95,6 +102,33 @@ def with_http(server: GarageServer, token: str) -> None:
             "permissions": {"read": True, "write": True},
         },
     )
+
+
+def rows(modes: Modes, count: int = 10) -> list[Row]:
+    """One application's bucket, key and permission, cold and warm, for `python -m bench`."""
+    binary = str(require_garage())
+    with running_garage(Path(binary)) as server, tempfile.TemporaryDirectory() as cwd:
+        token = server.admin_token
+        modes.start_server(PROVIDER)
+        medians = interleaved(
+            {
+                "cold": partial(with_provider, server, cwd, modes.cold),
+                "warm": partial(with_provider, server, cwd, modes.warm),
+                "garage CLI, 3 processes": partial(with_cli, server, binary),
+                "plain HTTP in one process": partial(with_http, server, token),
+            },
+            runs=count,
+            warmup=2,
+        )
+        modes.require_warm(PROVIDER)
+    return [
+        Row(
+            f"garage: bucket + key + permission, 3 processes, {mode}", medians[mode],
+            medians[floor_name], floor_name, TARGET,
+        )
+        for mode in ("cold", "warm")
+        for floor_name in ("garage CLI, 3 processes", "plain HTTP in one process")
+    ]  # fmt: skip
 
 
 def main() -> None:

@@ -1,9 +1,10 @@
-"""PostgreSQL per-operation overhead: N roles, one provider process each, against N `psql -c`.
+"""PostgreSQL per-operation overhead: one role per provider process, cold and warm, vs `psql -c`.
 
 NixOps4 starts one provider process per resource, so creating N roles costs N process start-ups,
-connections and SCRAM logins.  The floor is the same work done by N `psql -c "CREATE ROLE ..."`
+connections and SCRAM logins. The floor is the same work done by `psql -c "CREATE ROLE ..."`
 processes (also one process and one SCRAM login each), measured in the same run against the same
-throwaway server.  Run: `.venv/bin/python -m bench.postgresql [roles] [runs]`.
+throwaway server. Each figure is the median of N processes. Run:
+`.venv/bin/python -m bench.postgresql [processes]`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 
 from nixops4_protocol.requests import create_request
@@ -23,14 +25,20 @@ from nixops4_providers.postgresql.role import RoleInputs
 from nixops4_providers.scram import scram_sha256_verifier
 from psycopg import sql
 
-from bench.report import Row, median_seconds, print_table
+from bench.modes import Modes, modes
+from bench.report import Row, interleaved, one_run, peak_kib, peak_of, print_table
 from tests.support.postgres import PostgresServer, running_postgres
 
-TARGET = 2.0
-"""The issue's target: per-role cost within 2x of `psql -c`."""
+ORDER = 1
+"""Place of these rows in the table of `python -m bench`."""
+
+TARGET = {"cold": 2.0, "warm": 1.5}
+"""Per-role cost against `psql -c`: the earlier issue's 2x cold; DESIGN.md §7's 1.5x warm."""
+MEMORY_TARGET_MIB = {"cold": 60.0, "warm": 20.0}
+"""DESIGN.md §7: peak memory of the process NixOps4 starts."""
 
 PROVIDER = [str(Path(sys.executable).parent / "nixops4-postgresql")]
-_batch = itertools.count()
+_serial = itertools.count()
 
 
 def _psql() -> str:
@@ -49,61 +57,72 @@ def role_request(server: PostgresServer, name: str, password_file: Path) -> byte
     return json.dumps(create_request("role", role)).encode() + b"\n"
 
 
-def with_provider(server: PostgresServer, count: int, password_file: Path) -> None:
-    """Create `count` roles, one provider process each."""
-    batch = next(_batch)
-    for index in range(count):
-        result = subprocess.run(
-            PROVIDER, input=role_request(server, f"bench_p{batch}_{index}", password_file),
-            capture_output=True, check=True,
-        )  # fmt: skip
-        if b"createResourceResponse" not in result.stdout:
-            raise SystemExit(f"provider failed: {result.stdout.decode()}")
-
-
-def with_psql(server: PostgresServer, count: int, psql: str) -> None:
-    """Create `count` roles, one `psql -c` process each (password sent as a SCRAM verifier too)."""
-    batch = next(_batch)
-    env = {**os.environ, "PGPASSWORD": server.password}
-    for index in range(count):
-        text = (
-            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}")
-            .format(
-                sql.Identifier(f"bench_q{batch}_{index}"),
-                sql.Literal(scram_sha256_verifier("bench-password")),
-            )
-            .as_string(None)
+def with_psql(server: PostgresServer, psql: str) -> list[str]:
+    """A `psql -c` command creating one fresh login role (password sent as a SCRAM verifier too)."""
+    text = (
+        sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}")
+        .format(
+            sql.Identifier(f"bench_q{next(_serial)}"),
+            sql.Literal(scram_sha256_verifier("bench-password")),
         )
-        subprocess.run(
-            [psql, "-X", "-q", "-h", server.host, "-p", str(server.port), "-U", server.superuser,
-             "-d", "postgres", "-c", text],
-            env=env, capture_output=True, check=True,
-        )  # fmt: skip
+        .as_string(None)
+    )
+    return [psql, "-X", "-q", "-h", server.host, "-p", str(server.port), "-U", server.superuser,
+            "-d", "postgres", "-c", text]  # fmt: skip
 
 
-def main() -> None:
-    """Start a server, time both ways, print the table."""
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 10
-    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+def fresh_role(server: PostgresServer, password_file: Path) -> bytes:
+    """The request creating a role no earlier run created."""
+    return role_request(server, f"bench_p{next(_serial)}", password_file)
+
+
+def rows(modes: Modes, count: int = 30) -> list[Row]:
+    """Role creation, one process each, cold and warm, against `psql -c` in the same run."""
     psql = _psql()
     with running_postgres() as server, tempfile.TemporaryDirectory() as directory:
         password_file = Path(directory) / "password"
         password_file.write_text("bench-password\n", encoding="utf-8")
         password_file.chmod(0o600)
-        ours = median_seconds(lambda: with_provider(server, count, password_file), runs=runs)
-        floor = median_seconds(lambda: with_psql(server, count, psql), runs=runs)
-    print(f"{count} login roles with SCRAM passwords, median of {runs} runs, per role:\n")
-    print_table(
-        [
-            Row(
-                name="role create, one process each",
-                ours=ours / count,
-                floor=floor / count,
-                floor_name="psql -c CREATE ROLE",
-                target=TARGET,
-            )
-        ]
+        env = {**os.environ, "PGPASSWORD": server.password}
+        modes.start_server(PROVIDER)
+        medians = interleaved(
+            {
+                "floor": lambda: subprocess.run(
+                    with_psql(server, psql), env=env, capture_output=True, check=True
+                ),
+                "cold": one_run(PROVIDER, partial(fresh_role, server, password_file), modes.cold,
+                                b"createResourceResponse"),
+                "warm": one_run(PROVIDER, partial(fresh_role, server, password_file), modes.warm,
+                                b"createResourceResponse"),
+            },
+            runs=count,
+            warmup=2,
+        )  # fmt: skip
+        modes.require_warm(PROVIDER)
+        floor = medians["floor"]
+        floor_peak = peak_kib(with_psql(server, psql), b"", env)
+        found = []
+        for mode, provider_env in (("cold", modes.cold), ("warm", modes.warm)):
+            peak = peak_of(PROVIDER, partial(fresh_role, server, password_file), provider_env)
+            found.append(
+                Row(
+                    f"postgresql: one login role, one process, {mode}", medians[mode], floor,
+                    "psql -c CREATE ROLE", TARGET[mode], peak, MEMORY_TARGET_MIB[mode],
+                )
+            )  # fmt: skip
+    found.append(
+        Row("psql -c CREATE ROLE (floor)", floor, floor, "psql -c CREATE ROLE", None, floor_peak)
     )
+    return found
+
+
+def main() -> None:
+    """Start a server, time both ways, print the table."""
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 30
+    with modes() as both:
+        table = rows(both, count)
+    print(f"Login roles with SCRAM passwords, median of {count} processes each:\n")
+    print_table(table)
 
 
 if __name__ == "__main__":

@@ -23,10 +23,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from bench.modes import Modes
+from bench.report import Row
 from tests.support.fakepve_ext import TEMPLATE, Served, add_template, serve
 
 PROVIDER = [str(Path(sys.executable).parent / "nixops4-proxmox")]
 TOKEN_ID = "root@pam!bench"  # noqa: S105 - a token id, not its secret
+ORDER = 3
+"""Place of these rows in the table of `python -m bench`."""
+
 TARGET_DELAY = 0.150
 """The issue's target: median delay between a task's end and the provider's reply."""
 
@@ -44,10 +49,12 @@ def _inputs(served: Served, directory: Path, name: str, **fields: Any) -> dict[s
     }  # fmt: skip
 
 
-def _send(request: dict[str, Any]) -> tuple[dict[str, Any], float]:
+def _send(
+    request: dict[str, Any], env: dict[str, str] | None = None
+) -> tuple[dict[str, Any], float]:
     """Run one request in a fresh provider; return the response and when its line arrived."""
     process = subprocess.Popen(
-        PROVIDER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        PROVIDER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env
     )
     if process.stdin is None or process.stdout is None:
         raise RuntimeError("the provider's pipes were not opened")
@@ -63,20 +70,22 @@ def _send(request: dict[str, Any]) -> tuple[dict[str, Any], float]:
     return response, arrived
 
 
-def _create(inputs: dict[str, Any]) -> dict[str, Any]:
+def _create(inputs: dict[str, Any], env: dict[str, str] | None = None) -> dict[str, Any]:
     request = {
         "createResourceRequest": {"type": "vm", "inputProperties": inputs, "isStateful": True}
     }
-    response, _ = _send(request)
+    response, _ = _send(request, env)
     outputs: dict[str, Any] = response["createResourceResponse"]["outputProperties"]
     return outputs
 
 
-def reply_delays(served: Served, directory: Path, runs: int) -> list[float]:
+def reply_delays(
+    served: Served, directory: Path, runs: int, env: dict[str, str] | None = None, name: str = ""
+) -> list[float]:
     """Delay from the end of each reboot task to the provider's reply, one update per run."""
     fake = served.pve
-    inputs = _inputs(served, directory, "bench-reboot", allowReboot=True, memory=1024)
-    outputs = _create(inputs)
+    inputs = _inputs(served, directory, f"bench-reboot{name}", allowReboot=True, memory=1024)
+    outputs = _create(inputs, env)
     vm = fake.vm(outputs["vmid"])
     vm.shutdown_secs = 30
     fake.time_scale = 0.01
@@ -85,7 +94,7 @@ def reply_delays(served: Served, directory: Path, runs: int) -> list[float]:
         changed = dict(inputs, memory=1024 + 128 * (run + 1))
         resource = {"type": "vm", "inputProperties": inputs, "outputProperties": outputs}
         request = {"updateResourceRequest": {"resource": resource, "inputProperties": changed}}
-        response, arrived = _send(request)
+        response, arrived = _send(request, env)
         ended = [
             t for kind, vmid, t in fake.task_ends if kind == "qmreboot" and vmid == str(vm.vmid)
         ]
@@ -95,14 +104,52 @@ def reply_delays(served: Served, directory: Path, runs: int) -> list[float]:
     return delays
 
 
-def clones(served: Served, directory: Path, count: int) -> list[float]:
+def clones(
+    served: Served, directory: Path, count: int, env: dict[str, str] | None = None, name: str = ""
+) -> list[float]:
     """Seconds each of `count` clones in a row takes, one provider process each."""
     seconds = []
     for index in range(count):
         started = time.perf_counter()
-        _create(_inputs(served, directory, f"bench-clone-{index}"))
+        _create(_inputs(served, directory, f"bench-clone{name}-{index}"), env)
         seconds.append(time.perf_counter() - started)
     return seconds
+
+
+def rows(modes: Modes, runs: int = 15) -> list[Row]:
+    """Reply delay and one clone, cold and warm, for the table of `python -m bench`."""
+    found = []
+    with tempfile.TemporaryDirectory() as scratch:
+        directory = Path(scratch)
+        secret = str(uuid.uuid4())
+        (directory / "token").write_text(secret + "\n")
+        served = serve(scratch, password=str(uuid.uuid4()))
+        try:
+            served.pve.apitokens[TOKEN_ID] = secret
+            add_template(served.pve)
+            modes.start_server(PROVIDER)
+            measured = {}
+            for mode, env in (("cold", modes.cold), ("warm", modes.warm)):
+                delays = reply_delays(served, directory, runs, env, mode)
+                cloned = clones(served, directory, 10, env, mode)
+                measured[mode] = (statistics.median(delays), statistics.median(cloned))
+            modes.require_warm(PROVIDER)
+        finally:
+            served.stop()
+    for mode, (delay, _) in measured.items():
+        found.append(
+            Row(
+                f"proxmox: task end → reply (update with reboot), {mode}", delay, TARGET_DELAY,
+                "the target delay", 1.0,
+            )
+        )  # fmt: skip
+    found.append(
+        Row(
+            "proxmox: one clone of ten in a row (process, API calls, tasks), warm",
+            measured["warm"][1], measured["cold"][1], "the same, cold", None,
+        )
+    )  # fmt: skip
+    return found
 
 
 def main() -> None:

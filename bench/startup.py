@@ -1,30 +1,38 @@
-"""Provider start-up: spawn → first errorResponse → exit, against `python -c pass` in the same run.
+"""Provider start-up: spawn → first errorResponse → exit, cold and warm, against `python -c pass`.
 
 NixOps4 starts one provider process per resource operation, so this fixed cost is paid on every
-resource of every deploy.  Two requests are measured per provider: an unknown resource type
-(answered by the dispatcher alone) and invalid inputs for a real type (which loads pydantic and the
-resource module, but no backend client); the latter is also shown against a bare `import
-pydantic`, the cost any pydantic-based provider pays.  Run: `.venv/bin/python -m bench.startup [runs]`.
+resource of every deploy. Two requests are measured per provider: an unknown resource type
+(answered by the dispatcher alone) and invalid inputs for a real type (which needs pydantic and
+the resource module, but no backend). Cold, the process imports them; warm, a worker of the
+per-user server (everything imported) answers and the process is a thin client. Cold invalid
+inputs are also shown against a bare `import pydantic`, the cost any pydantic-based provider
+pays. Peak memory is that of the process NixOps4 starts. Run: `.venv/bin/python -m bench.startup [runs]`.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
-import subprocess
 import sys
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from nixops4_protocol.client import ProviderProcess
 from nixops4_protocol.requests import create_request
 from nixops4_providers import PROVIDERS
 
-from bench.report import Row, median_seconds, print_table
+from bench.modes import ROOT, Modes, modes
+from bench.report import Row, interleaved, one_run, peak_of, print_table
 
-ROOT = Path(__file__).resolve().parents[1]
-TARGET = 4.0
-"""DESIGN.md §7: start-up within 4x the bare interpreter."""
+ORDER = 0
+"""Place of these rows in the table of `python -m bench`."""
+
+COLD_TARGET = 4.0
+"""DESIGN.md §7 before the warm server: start-up within 4x the bare interpreter."""
+WARM_TARGET = 1.5
+"""DESIGN.md §7: warm start-up within 1.5x the bare interpreter."""
+MEMORY_TARGET_MIB = {"cold": 60.0, "warm": 20.0}
+"""DESIGN.md §7: peak memory of the process NixOps4 starts."""
 
 
 def provider_commands() -> dict[str, list[str]]:
@@ -49,44 +57,98 @@ def first_type(name: str) -> str:
     return type_name
 
 
-def one_request(command: list[str], request: bytes) -> None:
-    """Start the provider, send one request, read the reply, close stdin and wait for exit."""
-    with ProviderProcess(command) as process:
-        process.send_line(request.rstrip(b"\n"))
-        reply = process.read_response()
-    if "errorResponse" not in reply:
-        raise RuntimeError(f"expected an errorResponse from {command}, got {reply!r}")
-
-
 def _request(type_name: str) -> bytes:
     request = create_request(type_name, {"benchUnknownField": 1}, stateful=True)
     return json.dumps(request).encode() + b"\n"
 
 
+PASS = [sys.executable, "-c", "pass"]
+PYDANTIC = [sys.executable, "-c", "from pydantic import BaseModel"]
+
+
+def rows(modes: Modes, runs: int = 30) -> list[Row]:
+    """Start-up rows of every provider, cold and warm, each block with its floors interleaved."""
+    found: list[Row] = []
+    nothing = partial(bytes)
+    for name, command in provider_commands().items():
+        modes.start_server(command)
+        requests = {
+            "unknown type": _request("no-such-type"),
+            "invalid inputs": _request(first_type(name)),
+        }
+        actions: dict[str, Callable[[], object]] = {
+            "floor": one_run(PASS, nothing),
+            "pydantic": one_run(PYDANTIC, nothing),
+        }
+        for label, request in requests.items():
+            for mode, env in (("cold", modes.cold), ("warm", modes.warm)):
+                stdin = partial(bytes, request)
+                actions[f"{label}, {mode}"] = one_run(command, stdin, env, b"errorResponse")
+        medians = interleaved(actions, runs=runs)
+        modes.require_warm(command)
+        for label, request in requests.items():
+            for mode, env in (("cold", modes.cold), ("warm", modes.warm)):
+                target = WARM_TARGET if mode == "warm" else COLD_TARGET
+                peak = peak_of(command, partial(bytes, request), env)
+                found.append(
+                    Row(
+                        f"{name}: {label}, {mode}", medians[f"{label}, {mode}"], medians["floor"],
+                        "python -c pass", target, peak, MEMORY_TARGET_MIB[mode],
+                    )
+                )  # fmt: skip
+                if mode == "cold" and label == "invalid inputs":
+                    found.append(
+                        Row(
+                            f"{name}: {label}, cold", medians[f"{label}, cold"],
+                            medians["pydantic"], "import pydantic", 2.0,
+                        )
+                    )  # fmt: skip
+    found += _launcher_rows(modes, runs)
+    found.append(
+        Row("python -c pass (floor, last block)", medians["floor"], medians["floor"],
+            "python -c pass", None, peak_of(PASS, nothing))
+    )  # fmt: skip
+    return found
+
+
+def _launcher_rows(modes: Modes, runs: int) -> list[Row]:
+    """dns warm through a launcher without pip's console-script template (which imports `re`).
+
+    Shows what the thin client costs on its own, e.g. for an executable written by a package
+    builder instead of the template.
+    """
+    launcher = [
+        sys.executable,
+        "-c",
+        "from nixops4_protocol.warm.client import launch; launch('nixops4_providers.dns:provider')",
+    ]
+    modes.start_server(launcher)
+    requests = {
+        "unknown type": _request("no-such-type"),
+        "invalid inputs": _request(first_type("dns")),
+    }
+    actions: dict[str, Callable[[], object]] = {"floor": one_run(PASS, partial(bytes))}
+    for label, request in requests.items():
+        actions[label] = one_run(launcher, partial(bytes, request), modes.warm, b"errorResponse")
+    medians = interleaved(actions, runs=runs)
+    modes.require_warm(launcher)
+    return [
+        Row(
+            f"dns: {label}, warm, launcher without the console-script template", medians[label],
+            medians["floor"], "python -c pass", WARM_TARGET,
+            peak_of(launcher, partial(bytes, request), modes.warm), MEMORY_TARGET_MIB["warm"],
+        )
+        for label, request in requests.items()
+    ]  # fmt: skip
+
+
 def main() -> None:
     """Measure and print the start-up table."""
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 30
-    floor = median_seconds(
-        lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), runs=runs
-    )
-    pydantic_floor = median_seconds(
-        lambda: subprocess.run(
-            [sys.executable, "-c", "from pydantic import BaseModel"], check=True
-        ),
-        runs=runs,
-    )
-    rows: list[Row] = []
-    for name, command in provider_commands().items():
-        unknown = _request("no-such-type")
-        invalid = _request(first_type(name))
-        for label, request in (("unknown type", unknown), ("invalid inputs", invalid)):
-            ours = median_seconds(partial(one_request, command, request), runs=runs)
-            rows.append(Row(f"{name}: {label}", ours, floor, "python -c pass", TARGET))
-        rows.append(
-            Row(f"{name}: invalid inputs", rows[-1].ours, pydantic_floor, "import pydantic", 2.0)
-        )
+    with modes() as both:
+        table = rows(both, runs)
     print(f"Provider start-up, median of {runs} runs each ({sys.version.split()[0]})\n")
-    print_table(rows)
+    print_table(table)
 
 
 if __name__ == "__main__":

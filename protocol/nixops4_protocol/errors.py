@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False  # typing itself is not imported at run time: start-up is paid per process
 if TYPE_CHECKING:
+    from typing import Any
+
     from pydantic import ValidationError
 
 

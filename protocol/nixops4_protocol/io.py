@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from typing import Any, BinaryIO
+
+TYPE_CHECKING = False  # typing itself is not imported at run time: start-up is paid per process
+if TYPE_CHECKING:
+    from typing import Any, BinaryIO
 
 MAX_LINE_BYTES = 64 * 1024 * 1024
 """Longest request line accepted; longer lines are answered with an error and skipped."""
@@ -59,5 +61,7 @@ class Channel:
 
     def write(self, message: dict[str, Any]) -> None:
         """Write one message as a single JSON line and flush it."""
+        import json
+
         data = json.dumps(message, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
         self._responses.write(data.encode("utf-8") + b"\n")

@@ -7,12 +7,8 @@ that gets that far.
 
 from __future__ import annotations
 
-import importlib
-import json
 import os
 import sys
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from .errors import (
     ProviderError,
@@ -24,7 +20,11 @@ from .errors import (
 from .io import Channel, LineTooLongError
 from .redaction import scrub
 
+TYPE_CHECKING = False  # typing itself is not imported at run time: start-up is paid per process
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any, NoReturn, TypeVar
+
     from pydantic import BaseModel
 
     from .context import Context
@@ -48,7 +48,8 @@ PLAN_VARIABLE = "NIXOPS4_PROVIDER_PLAN"
 _PLANNED = ("createResourceRequest", "updateResourceRequest")
 _WRITES = (*_PLANNED, "destroyResourceRequest")
 
-ResourceClass = TypeVar("ResourceClass", bound=type)
+if TYPE_CHECKING:
+    ResourceClass = TypeVar("ResourceClass", bound=type)
 
 
 MAX_MESSAGE_CHARS = 16 * 1024
@@ -93,6 +94,8 @@ class Provider:
         """Return the class of `type_name`, importing it on first use."""
         entry = self._types[type_name]
         if isinstance(entry, str):
+            import importlib
+
             module_name, _, attribute = entry.partition(":")
             entry = getattr(importlib.import_module(module_name), attribute)
             self._types[type_name] = entry
@@ -101,15 +104,23 @@ class Provider:
     def main(self) -> NoReturn:
         """Serve requests on stdin/stdout until end of input, then end the process (status 0).
 
-        Handlers are closed (`Resource.close`) and stderr flushed; the interpreter's own teardown
-        is skipped, which saves ~30 ms on every resource operation (nixops4 waits for the exit).
+        The interpreter's own teardown is skipped, which saves ~30 ms on every resource operation
+        (nixops4 waits for the exit).
+        """
+        os._exit(self.run())
+
+    def run(self) -> int:
+        """Serve requests on stdin/stdout until end of input; close handlers, flush stderr.
+
+        Returns the exit status. `main` in a process of its own, and a warm worker
+        (`nixops4_protocol.warm`) for one connection, both run exactly this.
         """
         # A provider loads no pydantic plugins; skipping their discovery saves start-up time.
         os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
         status = self.serve(Channel.from_stdio())
         self.close()
         sys.stderr.flush()
-        os._exit(status)
+        return status
 
     def close(self) -> None:
         """Close every handler used by this process; a failure is logged, not raised."""
@@ -145,6 +156,8 @@ class Provider:
 
     def handle_line(self, line: bytes) -> dict[str, Any]:
         """Answer one request line (JSON text) with one response message."""
+        import json
+
         try:
             message = json.loads(line, parse_constant=_reject_constant)
         except RecursionError:

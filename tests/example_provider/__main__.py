@@ -1,10 +1,11 @@
 """Run the example provider: `python tests/example_provider` (or `python -m tests.example_provider`)."""
 
+import os
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, for `tests.*`
+# The repository, for `tests.*` (os.path rather than pathlib: start-up is paid on every run).
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
 
-from tests.example_provider import provider
+from nixops4_protocol.warm.client import launch
 
-provider.main()
+launch("tests.example_provider:provider")

@@ -1,13 +1,11 @@
-"""Entry point of `nixops4-postgresql`."""
+"""Entry point of `nixops4-postgresql`: served by a warm worker when one is usable (docs/performance.md)."""
 
-from typing import NoReturn
-
-from nixops4_providers.postgresql import provider
+from nixops4_protocol.warm.client import launch
 
 
-def main() -> NoReturn:
+def main() -> None:
     """Serve NixOps4 requests on stdin/stdout until end of input, then exit."""
-    provider.main()
+    launch("nixops4_providers.postgresql:provider")
 
 
 if __name__ == "__main__":
