@@ -3,7 +3,7 @@
 The package (tests/nix/third_party/acme_notes.py and a pyproject.toml) is copied into a temporary
 folder and installed with pip. The library's command generates its Nix module and reference;
 NixOps4's module system evaluates a declaration with lists inside a union, the inputs it sends
-drive the installed executable, and NixOps4's renderProviderDocs documents the module.
+drive the installed executable through the acceptance harness, and NixOps4's renderProviderDocs documents the module.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from nixops4_protocol.client import create_request, update_request
-from nixops4_protocol.testing import error_of, outputs_of, run_requests
+from nixops4_protocol.testing import Case, Step
 
 from tests.nix.support import (
     RESOURCE_INPUTS_NIX,
@@ -135,23 +134,26 @@ def test_evaluated_inputs_drive_the_installed_provider(
         env=source_overrides(),
     )["note"]
     assert sent == DECLARED | {"width": 80}
-    command = [str(package / "bin" / "nixops4-notes")]
-    env = with_package(package)
-    created = run_requests(
-        command, [create_request("note", sent, stateful=True)], env=env, cwd=tmp_path
-    )
     text = "- owner: ops\n- rooms: kitchen, bath\n- buy milk\n- call the plumber\n"
-    assert (tmp_path / "note.txt").read_text() == text
-    assert outputs_of(created.response) == {"size": len(text)}
-    moved = sent | {"path": "elsewhere.txt"}
-    refused = run_requests(
-        command,
-        [update_request("note", moved, sent, outputs_of(created.response))],
-        env=env,
+    Case(
+        type="note",
+        command=[str(package / "bin" / "nixops4-notes")],
+        stateful=True,
+        env=with_package(package),
         cwd=tmp_path,
-    )
-    assert "input `path` cannot be changed in place" in error_of(refused.response)
-    assert "Declare a new note for a new path." in error_of(refused.response)
+        observe=(tmp_path / "note.txt").read_text,
+        steps=[
+            Step(inputs=sent, expect_outputs={"size": len(text)}),
+            Step(
+                inputs=sent | {"path": "elsewhere.txt"},
+                expect_error=[
+                    "input `path` cannot be changed in place",
+                    "Declare a new note for a new path.",
+                ],
+            ),
+        ],
+    ).run()
+    assert (tmp_path / "note.txt").read_text() == text
     assert not (tmp_path / "elsewhere.txt").exists()
 
 
