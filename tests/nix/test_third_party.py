@@ -3,7 +3,8 @@
 The package (tests/nix/third_party/acme_notes.py and a pyproject.toml) is copied into a temporary
 folder and installed with pip. The library's command generates its Nix module and reference;
 NixOps4's module system evaluates a declaration with lists inside a union, the inputs it sends
-drive the installed executable through the acceptance harness, and NixOps4's renderProviderDocs documents the module.
+drive the installed executable through the acceptance harness, and NixOps4's renderProviderDocs
+documents the module.
 """
 
 from __future__ import annotations
