@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import os
 import selectors
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,27 +35,37 @@ LINE_SECONDS = 10
 MAX_ANSWER_BYTES = 20_000
 MAX_PEAK_RSS_KIB = 200 * 1024
 BIN = Path(sys.executable).parent
+LISTENER = """
+import os, socket, sys
+listener = socket.create_server(("127.0.0.1", int(sys.argv[1])))
+if os.fork():
+    os._exit(0)
+listener.settimeout(0.2)
+provider = int(sys.argv[2])
+while os.path.exists(f"/proc/{provider}"):
+    try:
+        peer, _ = listener.accept()
+    except TimeoutError:
+        continue
+    with peer:
+        try:
+            peer.sendall(b"HTTP/1.0 400 Not TLS\\r\\n\\r\\n")
+        except OSError:
+            pass
+"""
+"""Run in a provider's namespace: binds, then answers HTTP 400 in the background until it ends."""
 
 
 @pytest.fixture
-def not_tls_port() -> Iterator[int]:
-    """A loopback port that answers every connection with a bare HTTP 400 and closes it.
+def not_tls_port() -> int:
+    """A loopback port that answers HTTP 400, inside each provider's network namespace.
+
+    The listener there answers every connection with a bare HTTP 400 and closes it.
 
     A TLS client (Proxmox) fails at once, an HTTP client (Garage) gets a plain error: a refused
     connection would be retried for seconds (`timeouts.retry`, Garage's transient faults).
     """
-    listener = socket.create_server(("127.0.0.1", 0))
-
-    def answer() -> None:
-        with contextlib.suppress(OSError):  # the listener is closed at teardown
-            while True:
-                peer, _ = listener.accept()
-                with peer, contextlib.suppress(OSError):
-                    peer.sendall(b"HTTP/1.0 400 Not TLS\r\n\r\n")
-
-    threading.Thread(target=answer, daemon=True).start()
-    yield listener.getsockname()[1]
-    listener.close()
+    return free_port()
 
 
 @pytest.fixture
@@ -86,10 +93,29 @@ def targets(tmp_path: Path, not_tls_port: int) -> dict[str, Target]:
 class _Provider:
     """A provider process fed one line at a time, each answer awaited with a deadline."""
 
-    def __init__(self, executable: str, cwd: Path) -> None:
-        """Start the executable in `cwd`."""
+    def __init__(self, executable: str, cwd: Path, listener_port: int) -> None:
+        """Start the executable in `cwd`, alone in a network namespace with its own loopback.
+
+        Hostile values land in host fields (`faß.de`, `PUBLIC`), and a provider resolving them
+        would send DNS queries off the machine; in the namespace there is no route but loopback.
+        `unshare` and `sh` exec, so the provider keeps the pid whose memory is measured.
+        """
+        script = 'ip link set lo up && "$1" -c "$2" "$3" "$$" && exec "$4"'
         self.process = subprocess.Popen(
-            [executable],
+            [
+                "unshare",
+                "--map-root-user",
+                "--net",
+                "--",
+                "sh",
+                "-c",
+                script,
+                "sh",
+                sys.executable,
+                LISTENER,
+                str(listener_port),
+                executable,
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -151,12 +177,14 @@ def _problems(line: bytes, answer: bytes, response_schema: Any) -> Iterator[str]
 
 
 @pytest.mark.parametrize("provider", ["postgresql", "dns", "secrets", "proxmox", "garage"])
-def test_hostile_lines(provider: str, targets: dict[str, Target], tmp_path: Path) -> None:
+def test_hostile_lines(
+    provider: str, targets: dict[str, Target], tmp_path: Path, not_tls_port: int
+) -> None:
     """Every hostile line gets one schema-valid, bounded answer, never an internal error."""
     target = targets[provider]
     response_schema = validator("resource-schema-v0.json", "Response")
     started = time.monotonic()
-    process = _Provider(target.executable, tmp_path)
+    process = _Provider(target.executable, tmp_path, not_tls_port)
     failures: list[str] = []
     for line in hostile_lines(target, LINES, SEED):
         answer = process.ask(line)
