@@ -62,11 +62,12 @@ def wait_for(
     timeout: float,
     first_delay: float = 0.02,
     max_delay: float = 1.0,
+    timeout_error: Callable[[float], ResourceError] | None = None,
 ) -> T:
     """Poll `check` with exponential backoff until it returns a value other than None.
 
     The first polls come quickly, so a short task is noticed within tens of milliseconds.
-    Raises ResourceError after `timeout` seconds.
+    After `timeout` seconds raises `timeout_error(elapsed)`, or a generic ResourceError.
     """
     delay = first_delay
     deadline = time.monotonic() + timeout
@@ -75,6 +76,8 @@ def wait_for(
         if result is not None:
             return result
         if time.monotonic() + delay > deadline:
+            if timeout_error is not None:
+                raise timeout_error(progress.elapsed)
             raise ResourceError(
                 f"{progress.what}: gave up after {progress.elapsed:.1f} s",
                 hint="The backend may be overloaded or the operation stuck; raise the timeout or check the backend.",

@@ -53,6 +53,24 @@ def test_wait_for_times_out_with_a_clear_error(monkeypatch: pytest.MonkeyPatch) 
     assert events[-1] == "stuck: failed"
 
 
+def test_wait_for_raises_the_callers_timeout_error() -> None:
+    """`timeout_error` builds the error a caller wants, given the seconds waited."""
+    with (
+        pytest.raises(ResourceError, match=r"^task still running after 0\.\d s$") as raised,
+        progress.Progress(_Log(), "task", {}) as wait,
+    ):
+        progress.wait_for(
+            lambda: None,
+            progress=wait,
+            timeout=0.1,
+            max_delay=0.02,
+            timeout_error=lambda elapsed: ResourceError(
+                f"task still running after {elapsed:.1f} s"
+            ),
+        )
+    assert raised.value.hint is None
+
+
 def test_retry_retries_transient_errors_then_succeeds() -> None:
     """Transient failures are retried and logged; the eventual result is returned."""
     log = _Log()

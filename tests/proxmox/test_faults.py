@@ -18,7 +18,7 @@ def test_transient_5xx_is_retried(pve: Pve, name: str) -> None:
     pve.fake.fail("GET", "/cluster/resources", 503, "Service Unavailable", times=2)
     run = pve.create(pve.inputs(name))
     assert outputs_of(run.response)["vmid"] == 100
-    assert run.stderr.count("PVE API unavailable, retrying") == 2
+    assert run.stderr.count("transient failure, retrying") == 2
 
 
 def test_persistent_5xx_fails_within_the_bound(pve: Pve, name: str) -> None:
@@ -102,7 +102,7 @@ def test_connections_reset_by_the_network_fail_within_the_bound(pve: Pve, name: 
     run = pve.create(inputs)
     assert time.monotonic() - started < 10
     assert f"cannot reach PVE at {pve.fake.url}" in error_of(run.response)
-    assert "PVE API unavailable, retrying" in run.stderr
+    assert "transient failure, retrying" in run.stderr
     pve.fake.flaky_network(drop_rate=0.0)
     assert not pve.vms_named(name)
 

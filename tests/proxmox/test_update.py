@@ -169,7 +169,10 @@ def test_lock_timeouts_are_retried(pve: Pve, name: str) -> None:
              check=holds(lambda: pve.vm(100).config["description"].startswith("after the backup"),
                          "description not changed")),
     )  # fmt: skip
-    assert applied[1].stderr.count("VM config locked by another task, retrying") == 2
+    assert (
+        applied[1].stderr.count("VM config locked by another task: transient failure, retrying")
+        == 2
+    )
 
 
 def test_a_lock_held_too_long_fails_within_the_bound(pve: Pve, name: str) -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import time
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
 from nixops4_protocol.credentials import read_secret_file
 from nixops4_protocol.errors import ResourceError
+from nixops4_protocol.progress import retry
 from nixops4_protocol.resource import CredentialFile, Model
 from pydantic import Field, model_validator
 
@@ -163,31 +163,41 @@ class PveClient:
         return ProxmoxAPI(host, backend="https", **options)
 
     def call(self, method: str, path: str, **params: Any) -> Any:
-        """Call the API; returns its `data`. Raises PveError with PVE's own message."""
-        deadline = time.monotonic() + self.connection.timeouts.retry
-        delay = 0.1
+        """Call the API; returns its `data`. Raises PveError with PVE's own message.
+
+        An expired ticket is renewed once; unavailable answers (5xx, refused connections, and a
+        lost GET) are retried within `timeouts.retry`; a lost write is not, as it may have run.
+        """
         relogged = False
-        while True:
+
+        def once() -> Any:
+            nonlocal relogged
             try:
                 return self._call_once(method, path, params)
             except PveError as error:
-                if error.status == 401 and self.connection.user is not None and not relogged:
-                    self.log.info("PVE ticket expired or revoked, logging in again")
-                    self._api = None
-                    relogged = True
-                    continue
-                transient = (
-                    error.status in TRANSIENT_STATUSES
-                    or error.status == NOT_SENT
-                    or (error.status == MAYBE_SENT and method == "GET")
-                )
-                if not transient or time.monotonic() + delay > deadline:
+                if error.status != 401 or self.connection.user is None or relogged:
                     raise
-                self.log.warning(
-                    "PVE API unavailable, retrying", path=path, error=str(error), retry_in=delay
-                )
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
+            self.log.info("PVE ticket expired or revoked, logging in again")
+            self._api = None
+            relogged = True
+            return self._call_once(method, path, params)
+
+        def transient(error: BaseException) -> bool:
+            return isinstance(error, PveError) and (
+                error.status in TRANSIENT_STATUSES
+                or error.status == NOT_SENT
+                or (error.status == MAYBE_SENT and method == "GET")
+            )
+
+        return retry(
+            once,
+            what=f"PVE API unavailable for {method} {path}",
+            log=self.log,
+            transient=transient,
+            total_seconds=self.connection.timeouts.retry,
+            first_delay=0.1,
+            max_delay=2.0,
+        )
 
     def _call_once(self, method: str, path: str, params: dict[str, Any]) -> Any:
         import requests

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
-import time
 from typing import TYPE_CHECKING, Any
 
 from nixops4_protocol.errors import ResourceError
+from nixops4_protocol.progress import wait_for
 
 from .connection import PveError
 
@@ -19,29 +19,37 @@ if TYPE_CHECKING:
 def wait_for_agent(client: PveClient, base: str, vmid: int, ctx: Context) -> None:
     """Ping the guest agent with backoff until it answers, within `timeouts.agent`."""
     timeout = client.connection.timeouts.agent
-    deadline = time.monotonic() + timeout
-    delay = 0.05
     last = ""
+
+    def answered() -> bool | None:
+        nonlocal last
+        try:
+            client.post(f"{base}/agent/ping")
+        except PveError as error:
+            if error.status != 500:
+                raise
+            last = str(error)
+            return None
+        return True
+
+    def silent(elapsed: float) -> ResourceError:
+        return ResourceError(
+            f"the QEMU guest agent of VM {vmid} did not answer within {timeout:g} s "
+            f"(last answer: {last})",
+            hint="Check that the image runs qemu-guest-agent and boots; raise "
+            "`connection.timeouts.agent`, or set `agent = false` and declare "
+            "`hostIdentity.publicKey`.",
+        )
+
     with ctx.progress("waiting for the QEMU guest agent", vmid=vmid) as progress:
-        while True:
-            try:
-                client.post(f"{base}/agent/ping")
-                return
-            except PveError as error:
-                if error.status != 500:
-                    raise
-                last = str(error)
-            if time.monotonic() + delay > deadline:
-                raise ResourceError(
-                    f"the QEMU guest agent of VM {vmid} did not answer within {timeout:g} s "
-                    f"(last answer: {last})",
-                    hint="Check that the image runs qemu-guest-agent and boots; raise "
-                    "`connection.timeouts.agent`, or set `agent = false` and declare "
-                    "`hostIdentity.publicKey`.",
-                )
-            progress.tick()
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
+        wait_for(
+            answered,
+            progress=progress,
+            timeout=timeout,
+            first_delay=0.05,
+            max_delay=2.0,
+            timeout_error=silent,
+        )
 
 
 def agent_addresses(client: PveClient, base: str, macs: list[str]) -> tuple[list[str], list[str]]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from nixops4_protocol.errors import ResourceError
+from nixops4_protocol.progress import retry, wait_for
 
 from .connection import PveError, is_lock_timeout
 
@@ -41,21 +41,26 @@ def wait_task(client: PveClient, upid: str, ctx: Context, what: str) -> None:
     """Poll the task with a short, growing backoff until it stops; raise TaskFailedError with its log."""
     node = upid_node(upid)
     path = f"nodes/{node}/tasks/{quote(upid, safe='')}"
-    delay = FIRST_POLL
-    deadline = time.monotonic() + client.connection.timeouts.task
+
+    def stopped() -> dict[str, Any] | None:
+        status: dict[str, Any] = client.get(f"{path}/status")
+        return status if status.get("status") == "stopped" else None
+
+    def still_running(elapsed: float) -> ResourceError:
+        return ResourceError(
+            f"{what}: task {upid} still running after {elapsed:.0f} s",
+            hint="Raise `connection.timeouts.task`, or look at the task in the PVE UI.",
+        )
+
     with ctx.progress(what, upid=upid) as progress:
-        while True:
-            status = client.get(f"{path}/status")
-            if status.get("status") == "stopped":
-                break
-            if time.monotonic() + delay > deadline:
-                raise ResourceError(
-                    f"{what}: task {upid} still running after {progress.elapsed:.0f} s",
-                    hint="Raise `connection.timeouts.task`, or look at the task in the PVE UI.",
-                )
-            progress.tick(status=status.get("status"))
-            time.sleep(delay)
-            delay = min(delay * 2, MAX_POLL)
+        status = wait_for(
+            stopped,
+            progress=progress,
+            timeout=client.connection.timeouts.task,
+            first_delay=FIRST_POLL,
+            max_delay=MAX_POLL,
+            timeout_error=still_running,
+        )
     exit_status = str(status.get("exitstatus", ""))
     if exit_status == "OK":
         return
@@ -92,29 +97,22 @@ def run_task(client: PveClient, ctx: Context, what: str, start: Callable[[], Any
 
 def with_lock_retry(client: PveClient, ctx: Context, what: str, call: Callable[[], T]) -> T:
     """Run `call`, retrying with backoff while PVE reports `can't lock file ... got timeout`."""
-    delay = 0.2
-    deadline = time.monotonic() + client.connection.timeouts.retry
-    attempt = 1
-    while True:
-        try:
-            return call()
-        except ResourceError as error:
-            if not is_lock_timeout(error) or time.monotonic() + delay > deadline:
-                if is_lock_timeout(error):
-                    raise ResourceError(
-                        f"{what}: the VM config stayed locked by another task: {_first_line(error)}",
-                        hint="Wait for the other task (backup, migration, ...) to end, or raise "
-                        "`connection.timeouts.retry`.",
-                    ) from None
-                raise
-            ctx.log.warning(
-                f"{what}: VM config locked by another task, retrying",
-                attempt=attempt,
-                retry_in=round(delay, 2),
-            )
-        time.sleep(delay)
-        delay = min(delay * 2, 5.0)
-        attempt += 1
+    try:
+        return retry(
+            call,
+            what=f"{what}: VM config locked by another task",
+            log=ctx.log,
+            transient=is_lock_timeout,
+            total_seconds=client.connection.timeouts.retry,
+        )
+    except ResourceError as error:
+        if not is_lock_timeout(error):
+            raise
+        raise ResourceError(
+            f"{what}: the VM config stayed locked by another task: {_first_line(error)}",
+            hint="Wait for the other task (backup, migration, ...) to end, or raise "
+            "`connection.timeouts.retry`.",
+        ) from None
 
 
 def _first_line(error: BaseException) -> str:
