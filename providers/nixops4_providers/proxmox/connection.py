@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 
 from nixops4_protocol.credentials import read_secret_file
 from nixops4_protocol.errors import ResourceError
-from nixops4_protocol.progress import retry
 from nixops4_protocol.resource import CredentialFile, Model
 from pydantic import Field, model_validator
 
@@ -168,6 +167,8 @@ class PveClient:
         An expired ticket is renewed once; unavailable answers (5xx, refused connections, and a
         lost GET) are retried within `timeouts.retry`; a lost write is not, as it may have run.
         """
+        from nixops4_protocol.progress import retry
+
         relogged = False
 
         def once() -> Any:

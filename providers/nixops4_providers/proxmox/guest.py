@@ -6,7 +6,6 @@ import ipaddress
 from typing import TYPE_CHECKING, Any
 
 from nixops4_protocol.errors import ResourceError
-from nixops4_protocol.progress import wait_for
 
 from .connection import PveError
 
@@ -18,6 +17,8 @@ if TYPE_CHECKING:
 
 def wait_for_agent(client: PveClient, base: str, vmid: int, ctx: Context) -> None:
     """Ping the guest agent with backoff until it answers, within `timeouts.agent`."""
+    from nixops4_protocol.progress import wait_for
+
     timeout = client.connection.timeouts.agent
     last = ""
 

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from nixops4_protocol.errors import ResourceError
-from nixops4_protocol.progress import retry, wait_for
 
 from .connection import PveError, is_lock_timeout
 
@@ -39,6 +38,8 @@ def upid_node(upid: str) -> str:
 
 def wait_task(client: PveClient, upid: str, ctx: Context, what: str) -> None:
     """Poll the task with a short, growing backoff until it stops; raise TaskFailedError with its log."""
+    from nixops4_protocol.progress import wait_for
+
     node = upid_node(upid)
     path = f"nodes/{node}/tasks/{quote(upid, safe='')}"
 
@@ -97,6 +98,8 @@ def run_task(client: PveClient, ctx: Context, what: str, start: Callable[[], Any
 
 def with_lock_retry(client: PveClient, ctx: Context, what: str, call: Callable[[], T]) -> T:
     """Run `call`, retrying with backoff while PVE reports `can't lock file ... got timeout`."""
+    from nixops4_protocol.progress import retry
+
     try:
         return retry(
             call,
